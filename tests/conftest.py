@@ -1,0 +1,37 @@
+"""Fixtures shared by every test: the example spec and the real division list."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "chifeng"
+
+
+def shared_dir() -> Path:
+    """../shared beside the checkout (CI lays a copy there), or CITYCLOUD_SHARED."""
+    return Path(os.environ.get("CITYCLOUD_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def example_spec_dir() -> Path:
+    return EXAMPLE
+
+
+@pytest.fixture(scope="session")
+def divisions_csv() -> Path:
+    """Chifeng's real administrative divisions (read-only reference data)."""
+    path = shared_dir() / "data" / "divisions" / "chifeng.csv"
+    if not path.exists():
+        pytest.fail(f"reference data missing: {path} (set CITYCLOUD_SHARED)")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes to the developer's own .citycloud/ folder."""
+    monkeypatch.setenv("CITYCLOUD_STATE_URL", f"sqlite:///{tmp_path}/state.db")
+    monkeypatch.setenv("CITYCLOUD_LANG", "zh")
