@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
+from citycloud.desired import identity_export  # noqa: F401  (registers the realm export)
 from citycloud.desired.hosts import host_resources
 from citycloud.desired.identity import identity_resources
 from citycloud.desired.kubernetes import kubernetes_resources
@@ -19,7 +20,7 @@ from citycloud.desired.model import (
     ResourceId,
     order_of,
 )
-from citycloud.desired.monitoring import monitoring_resources
+from citycloud.desired.monitoring import dashboard_resources, monitoring_resources
 from citycloud.desired.openstack import cloud_resources, openstack_resources
 from citycloud.spec.tree import Spec
 
@@ -42,6 +43,7 @@ BUILDERS: dict[str, Builder] = {
     "identity": identity_resources,
     "kubernetes": kubernetes_resources,
     "monitoring": monitoring_resources,
+    "dashboards": dashboard_resources,
     "hosts": host_resources,
 }
 

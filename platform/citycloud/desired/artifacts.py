@@ -105,3 +105,11 @@ def render_openstack(desired: DesiredState, spec: Spec) -> Mapping[str, str]:
     for slug, items in tenants.items():
         out[f"openstack/tenants/{slug}.json"] = to_json(sorted(items, key=lambda i: i["key"]))
     return out
+
+
+@renderer("monitoring")
+def render_monitoring(desired: DesiredState, spec: Spec) -> Mapping[str, str]:
+    """Prometheus configuration, one rule file per group, Alertmanager routes."""
+    from citycloud.desired.monitoring import monitoring_files
+
+    return monitoring_files(spec, desired.layer("monitoring"), to_yaml)

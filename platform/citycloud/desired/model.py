@@ -14,7 +14,15 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-LAYERS = ("cloud", "openstack", "identity", "kubernetes", "monitoring", "hosts")
+LAYERS = (
+    "cloud",
+    "openstack",
+    "identity",
+    "kubernetes",
+    "monitoring",
+    "dashboards",
+    "hosts",
+)
 
 # Creation order within a layer: parents before children. Deletes run reversed.
 KIND_ORDER: Mapping[str, tuple[str, ...]] = {
@@ -46,7 +54,8 @@ KIND_ORDER: Mapping[str, tuple[str, ...]] = {
         "networkpolicy",
         "rolebinding",
     ),
-    "monitoring": ("scrape_config", "rule_group", "alert_route", "dashboard"),
+    "monitoring": ("scrape_config", "rule_group", "alert_route"),
+    "dashboards": ("team", "folder", "folder_permission", "dashboard"),
     "hosts": ("host",),
 }
 

@@ -15,7 +15,8 @@ LAYER_NAMES = {
     "openstack": ("OpenStack 租户", "OpenStack tenants"),
     "identity": ("统一身份 (Keycloak)", "Identity (Keycloak)"),
     "kubernetes": ("容器 (Kubernetes)", "Kubernetes"),
-    "monitoring": ("监控", "Monitoring"),
+    "monitoring": ("监控告警 (Prometheus)", "Monitoring (Prometheus)"),
+    "dashboards": ("监控大屏 (Grafana)", "Dashboards (Grafana)"),
     "hosts": ("主机 (Ansible)", "Hosts (Ansible)"),
 }
 

@@ -86,6 +86,14 @@ class KubernetesSettings(Model):
     oidc_group_prefix: str = "oidc:"
 
 
+class MonitoringSettings(Model):
+    # Alertmanager posts each receiver's alerts to <alert_webhook>/<receiver>.
+    alert_webhook: str = "http://127.0.0.1:8501/alerts"
+    alertmanagers: list[str] = Field(
+        default=[], description="host:port of Alertmanagers; default: monitoring hosts"
+    )
+
+
 class City(Model):
     name: str = Field(min_length=1)
     code: str = Field(pattern=r"^\d{4}$", description="statistical code, 4 digits")
@@ -95,6 +103,7 @@ class City(Model):
     audit: AuditSettings = AuditSettings()
     identity: IdentitySettings = IdentitySettings()
     kubernetes: KubernetesSettings = KubernetesSettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
 
 
 class Organisation(Model):

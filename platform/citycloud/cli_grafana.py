@@ -1,0 +1,38 @@
+"""CLI options for Grafana: ``--grafana URL`` makes ``plan`` and ``apply``
+observe and apply the ``dashboards`` layer live. Credentials come from
+CITYCLOUD_GRAFANA_TOKEN, or CITYCLOUD_GRAFANA_USER and _PASSWORD."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from citycloud.cli_common import engine_option
+from citycloud.desired.artifacts import RENDERERS
+from citycloud.spec.tree import Spec
+
+try:  # dashboards are rendered to JSON where grafana-foundation-sdk is installed
+    from citycloud.adapters.grafana.dashboards import render_dashboards
+
+    RENDERERS["dashboards"] = render_dashboards
+except ImportError:  # the core install: plan works, dashboards JSON is skipped
+    pass
+
+
+@engine_option(
+    "--grafana",
+    "grafana_url",
+    envvar="CITYCLOUD_GRAFANA_URL",
+    default=None,
+    help="Grafana URL: observe and apply dashboards, folders and teams live.",
+)
+def _grafana_engine(value: Any, spec: Spec, params: dict[str, Any]) -> Any:
+    from citycloud.adapters.grafana.engine import GrafanaEngine
+
+    return GrafanaEngine(
+        str(value),
+        token=os.environ.get("CITYCLOUD_GRAFANA_TOKEN"),
+        user=os.environ.get("CITYCLOUD_GRAFANA_USER"),
+        password=os.environ.get("CITYCLOUD_GRAFANA_PASSWORD"),
+        timezone=spec.city.timezone,
+    )

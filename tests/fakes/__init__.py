@@ -1,0 +1,1 @@
+"""Stateful fakes of outside systems, served on loopback for tests and benches."""
