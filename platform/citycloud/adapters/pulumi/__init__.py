@@ -1,0 +1,1 @@
+"""Pulumi: runs the program in infra/ through Pulumi's Automation API."""
