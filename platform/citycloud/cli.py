@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from citycloud import cli_common, cli_grafana  # noqa: F401
+from citycloud import cli_common, cli_grafana, cli_kubernetes  # noqa: F401
 
 # Each area registers its options and commands on import, before the commands
 # below are defined; one line per area, e.g. `from citycloud import cli_audit`.

@@ -29,9 +29,10 @@ binding                cluster     subjects
                                    tiers that oversee it may look, not change
 =====================  ==========  =============================================
 
-``edit`` is not granted from an organisation group: every member of an
-organisation would get it. It belongs to per-tenant groups once the identity
-layer has them (one more row in the table).
+``edit`` has no subject yet: the realm has no group narrower than an
+organisation, and the owning organisation's members already hold ``admin``.
+Per-tenant groups (developers, say), once the identity layer has them, get
+``edit`` with one more row in the table.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from citycloud.desired.model import Resource, ResourceId, res
 from citycloud.desired.naming import fit_label, transliterate
@@ -58,8 +59,10 @@ LABEL_TIER = "citycloud.io/tier"
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
 # Container defaults the LimitRange hands to pods that declare nothing.
-DEFAULT_REQUEST = {"cpu": Decimal("0.1"), "memory_mb": 128}
-DEFAULT_LIMIT = {"cpu": Decimal("0.5"), "memory_mb": 512}
+DEFAULT_REQUEST_CPU = Decimal("0.1")
+DEFAULT_REQUEST_MEMORY_MB = 128
+DEFAULT_LIMIT_CPU = Decimal("0.5")
+DEFAULT_LIMIT_MEMORY_MB = 512
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,11 @@ KINDS: Mapping[str, ObjectKind] = {
             "networkpolicy", "networking.k8s.io/v1", "NetworkPolicy", True, ("spec",)
         ),
         ObjectKind(
-            "rolebinding", f"{RBAC_GROUP}/v1", "RoleBinding", True, ("roleRef", "subjects")
+            "rolebinding",
+            f"{RBAC_GROUP}/v1",
+            "RoleBinding",
+            True,
+            ("roleRef", "subjects"),
         ),
     )
 }
@@ -99,7 +106,7 @@ class RoleBindingRule:
 
     name: str
     cluster_role: str
-    groups: str  # "owner" or "supervisors"
+    groups: Literal["owner", "supervisors"]
 
 
 ROLE_BINDINGS: tuple[RoleBindingRule, ...] = (
@@ -201,12 +208,12 @@ def limit_range_spec(tenant: Tenant) -> dict[str, Any]:
     limit: dict[str, Any] = {
         "type": "Container",
         "default": {
-            "cpu": cpu(DEFAULT_LIMIT["cpu"]),
-            "memory": mem(int(DEFAULT_LIMIT["memory_mb"])),
+            "cpu": cpu(DEFAULT_LIMIT_CPU),
+            "memory": mem(DEFAULT_LIMIT_MEMORY_MB),
         },
         "defaultRequest": {
-            "cpu": cpu(DEFAULT_REQUEST["cpu"]),
-            "memory": mem(int(DEFAULT_REQUEST["memory_mb"])),
+            "cpu": cpu(DEFAULT_REQUEST_CPU),
+            "memory": mem(DEFAULT_REQUEST_MEMORY_MB),
         },
     }
     maximum: dict[str, str] = {}
@@ -222,7 +229,9 @@ def limit_range_spec(tenant: Tenant) -> dict[str, Any]:
 # --- network policies --------------------------------------------------------
 
 KUBE_DNS_PEER: dict[str, Any] = {
-    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+    "namespaceSelector": {
+        "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+    },
     "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
 }
 
@@ -244,7 +253,10 @@ def network_policies(tenant: Tenant) -> list[tuple[str, dict[str, Any]]]:
     """(name, spec) of every NetworkPolicy of a tenant's namespace."""
     everyone: dict[str, Any] = {}
     policies: list[tuple[str, dict[str, Any]]] = [
-        ("default-deny", {"podSelector": everyone, "policyTypes": ["Ingress", "Egress"]}),
+        (
+            "default-deny",
+            {"podSelector": everyone, "policyTypes": ["Ingress", "Egress"]},
+        ),
         (
             "allow-dns",
             {
@@ -375,7 +387,11 @@ def tenant_manifests(spec: Spec, tenant: Tenant) -> Iterator[Resource]:
             "rolebinding",
             name,
             {
-                "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
+                "roleRef": {
+                    "apiGroup": RBAC_GROUP,
+                    "kind": "ClusterRole",
+                    "name": role,
+                },
                 "subjects": [
                     {"apiGroup": RBAC_GROUP, "kind": "Group", "name": group}
                     for group in groups

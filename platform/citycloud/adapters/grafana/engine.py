@@ -22,9 +22,9 @@ from grafana_client.client import (
 )
 
 from citycloud.adapters.grafana.dashboards import build, describe
-from citycloud.apply.engine import Progress
 from citycloud.desired.model import DesiredState, Resource, ResourceId
 from citycloud.errors import PermanentError, TransientError
+from citycloud.plan.engine import Progress
 from citycloud.plan.model import Action, Change, Plan
 from citycloud.spec.tree import Spec
 
