@@ -25,6 +25,7 @@ from citycloud.apply import apply_plan, make_workspace, plan_workspace  # noqa: 
 from citycloud.plan import SafetyPolicy  # noqa: E402
 from citycloud.spec import load_spec  # noqa: E402
 from citycloud.store import StateStore  # noqa: E402
+
 from tests.support.synthetic import tenants_yaml, villages_csv  # noqa: E402
 
 CITY = """\
@@ -46,12 +47,16 @@ def main() -> None:
         spec_dir = work / "spec"
         spec_dir.mkdir()
         (spec_dir / "city.yaml").write_text(CITY, encoding="utf-8")
-        shutil.copy(ROOT / "examples/chifeng/datacenter.yaml", spec_dir / "datacenter.yaml")
+        shutil.copy(
+            ROOT / "examples/chifeng/datacenter.yaml", spec_dir / "datacenter.yaml"
+        )
         csv_text = villages_csv(Path(args.divisions), args.villages_per_township)
         csv_path = work / "divisions-with-synthetic-villages.csv"
         csv_path.write_text(csv_text, encoding="utf-8")
         townships = [
-            line.split(",")[0] for line in csv_text.splitlines() if line.endswith(",township")
+            line.split(",")[0]
+            for line in csv_text.splitlines()
+            if line.endswith(",township")
         ]
         (spec_dir / "tenants.yaml").write_text(
             tenants_yaml(args.tenants, townships), encoding="utf-8"

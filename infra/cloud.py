@@ -8,7 +8,6 @@ from collections.abc import Iterable
 
 import pulumi
 import pulumi_openstack as openstack
-
 from citycloud.desired.model import Resource
 
 DEFAULT_VOLUME_TYPE = "__DEFAULT__"
@@ -18,7 +17,10 @@ class CityCloud(pulumi.ComponentResource):
     domain_id: pulumi.Output[str]
 
     def __init__(
-        self, name: str, resources: Iterable[Resource], opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        resources: Iterable[Resource],
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("citycloud:openstack:City", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -122,6 +124,8 @@ class CityCloud(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "domain_id": self.domain_id,
-                "external_networks": {k: v.id for k, v in self.external_networks.items()},
+                "external_networks": {
+                    k: v.id for k, v in self.external_networks.items()
+                },
             }
         )

@@ -10,11 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pulumi
-
 from citycloud.desired import build_desired
 from citycloud.desired.model import DesiredState
 from citycloud.spec import load_spec
-
 from cloud import CityCloud
 from tenant import Tenant
 

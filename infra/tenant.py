@@ -9,9 +9,7 @@ from collections.abc import Iterable
 
 import pulumi
 import pulumi_openstack as openstack
-
 from citycloud.desired.model import Resource
-
 from cloud import DEFAULT_VOLUME_TYPE, CityCloud
 
 COMPUTE_QUOTAS = {"instances": "instances", "cores": "cores", "ram_mb": "ram"}
@@ -60,12 +58,18 @@ class Tenant(pulumi.ComponentResource):
             compute = _pick(q, COMPUTE_QUOTAS)
             if compute:
                 openstack.compute.QuotaSetV2(
-                    f"{slug}-compute-quota", project_id=project.id, **compute, opts=child
+                    f"{slug}-compute-quota",
+                    project_id=project.id,
+                    **compute,
+                    opts=child,
                 )
             network = _pick(q, NETWORK_QUOTAS)
             if network:
                 openstack.networking.QuotaV2(
-                    f"{slug}-network-quota", project_id=project.id, **network, opts=child
+                    f"{slug}-network-quota",
+                    project_id=project.id,
+                    **network,
+                    opts=child,
                 )
             volume = _pick(q, VOLUME_QUOTAS)
             if volume:
@@ -105,7 +109,10 @@ class Tenant(pulumi.ComponentResource):
             opts=child,
         )
         openstack.networking.RouterInterface(
-            f"{slug}-router-interface", router_id=router.id, subnet_id=subnet.id, opts=child
+            f"{slug}-router-interface",
+            router_id=router.id,
+            subnet_id=subnet.id,
+            opts=child,
         )
 
         groups: dict[str, openstack.networking.SecGroup] = {}
@@ -146,7 +153,10 @@ class Tenant(pulumi.ComponentResource):
                 image_name=a["image"],
                 networks=[openstack.compute.InstanceNetworkArgs(uuid=network_.id)],
                 security_groups=[groups[name].name for name in a["security_groups"]],
-                metadata={"citycloud-app": a["app"], "citycloud-priority": a["priority"]},
+                metadata={
+                    "citycloud-app": a["app"],
+                    "citycloud-priority": a["priority"],
+                },
                 opts=in_project,
             )
         for volume in sorted(by_kind.get("volume", []), key=lambda x: x.id.key):
@@ -155,7 +165,9 @@ class Tenant(pulumi.ComponentResource):
                 a["name"],
                 name=a["name"],
                 size=a["size_gb"],
-                volume_type=None if a["volume_type"] == DEFAULT_VOLUME_TYPE else a["volume_type"],
+                volume_type=None
+                if a["volume_type"] == DEFAULT_VOLUME_TYPE
+                else a["volume_type"],
                 opts=in_project,
             )
             if a.get("server") in servers:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pulumi_policy import PolicyPack  # noqa: E402
-
-from guardrails import POLICIES  # noqa: E402
+from guardrails import POLICIES
+from pulumi_policy import PolicyPack
 
 PolicyPack(name="citycloud-guardrails", policies=POLICIES)

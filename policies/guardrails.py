@@ -48,12 +48,16 @@ def check_open_ingress(args: ResourceValidationArgs, report: ReportViolation) ->
     if args.resource_type != RULE:
         return
     props = args.props
-    if props.get("direction") != "ingress" or not _is_world(props.get("remoteIpPrefix")):
+    if props.get("direction") != "ingress" or not _is_world(
+        props.get("remoteIpPrefix")
+    ):
         return
     public = {int(p) for p in _config(args, "publicPorts", [443])}
     low, high = props.get("portRangeMin"), props.get("portRangeMax")
     if props.get("protocol") in (None, "", "icmp") or low is None:
-        report(f"{args.name}: ingress from anywhere on every port; open only public ports")
+        report(
+            f"{args.name}: ingress from anywhere on every port; open only public ports"
+        )
         return
     opened = set(range(int(low), int(high or low) + 1))
     if not opened <= public:
@@ -63,7 +67,9 @@ def check_open_ingress(args: ResourceValidationArgs, report: ReportViolation) ->
         )
 
 
-def check_private_networks(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def check_private_networks(
+    args: ResourceValidationArgs, report: ReportViolation
+) -> None:
     externals = set(_config(args, "externalNetworks", ["external"]))
     props = args.props
     if args.resource_type == NETWORK:
@@ -73,9 +79,13 @@ def check_private_networks(args: ResourceValidationArgs, report: ReportViolation
             report(f"{args.name}: a network shared with every project is not private")
     elif args.resource_type == SUBNET:
         cidr = props.get("cidr")
-        if cidr and not ipaddress.ip_network(cidr, strict=False).is_private:
-            if not str(args.name).startswith("external-"):
-                report(f"{args.name}: {cidr} is not a private range")
+        provider = str(args.name).startswith("external-")
+        if (
+            cidr
+            and not provider
+            and not ipaddress.ip_network(cidr, strict=False).is_private
+        ):
+            report(f"{args.name}: {cidr} is not a private range")
 
 
 def check_quotas(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -99,7 +109,10 @@ def check_quotas(args: StackValidationArgs, report: ReportViolation) -> None:
             continue
         missing = [k for k in REQUIRED_QUOTAS if quotas[0].props.get(k) is None]
         if missing:
-            report(f"tenant {resource.name} sets no quota for {', '.join(missing)}", resource.urn)
+            report(
+                f"tenant {resource.name} sets no quota for {', '.join(missing)}",
+                resource.urn,
+            )
 
 
 POLICIES = [

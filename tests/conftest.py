@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from citycloud.i18n import use
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "chifeng"
 
@@ -35,3 +37,4 @@ def _isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test writes to the developer's own .citycloud/ folder."""
     monkeypatch.setenv("CITYCLOUD_STATE_URL", f"sqlite:///{tmp_path}/state.db")
     monkeypatch.setenv("CITYCLOUD_LANG", "zh")
+    use(None)  # a CLI run with --lang en must not leak into the next test

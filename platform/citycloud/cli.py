@@ -12,7 +12,10 @@ from typing import Any
 
 import click
 
-from citycloud import cli_common, cli_grafana, cli_kubernetes  # noqa: F401
+from citycloud import cli_common
+from citycloud import cli_kubernetes  # noqa: F401
+from citycloud import cli_keycloak  # noqa: F401
+from citycloud import cli_grafana  # noqa: F401
 
 # Each area registers its options and commands on import, before the commands
 # below are defined; one line per area, e.g. `from citycloud import cli_audit`.
@@ -205,7 +208,16 @@ def apply(
     elif outcome.apply_id is None:
         out.print(t("cli.nothing"))
     else:
-        out.print(t("cli.applied", apply_id=outcome.apply_id, **result.counts()))
+        counts = result.counts()
+        out.print(
+            t(
+                "cli.applied",
+                apply_id=outcome.apply_id,
+                create=counts["create"],
+                update=counts["update"],
+                delete=counts["delete"],
+            )
+        )
 
 
 @main.command()

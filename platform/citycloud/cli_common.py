@@ -15,10 +15,23 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
+from citycloud import metrics as platform_metrics
 from citycloud.apply.engine import Engine
-from citycloud.errors import AdapterError, CityCloudError, SafetyError, SpecError, StoreError
+from citycloud.errors import (
+    AdapterError,
+    CityCloudError,
+    SafetyError,
+    SpecError,
+    StoreError,
+)
 from citycloud.i18n import t
 from citycloud.spec import load_spec
 from citycloud.spec.tree import Spec
@@ -44,7 +57,9 @@ ENGINE_OPTIONS: list[EngineOption] = []
 EXTRA_COMMANDS: list[click.Command] = []
 
 
-def engine_option(*decls: str, **attrs: Any) -> Callable[[EngineFactory], EngineFactory]:
+def engine_option(
+    *decls: str, **attrs: Any
+) -> Callable[[EngineFactory], EngineFactory]:
     """Register an option whose value configures an engine for some layers."""
 
     def wrap(build: EngineFactory) -> EngineFactory:
@@ -99,7 +114,9 @@ def report(exc: CityCloudError) -> int:
         return 3
     if isinstance(exc, AdapterError):
         console.print(
-            t("error.adapter", system=exc.system, message=str(exc)), markup=False, style="red"
+            t("error.adapter", system=exc.system, message=str(exc)),
+            markup=False,
+            style="red",
         )
         return 4
     if isinstance(exc, StoreError):
@@ -117,6 +134,7 @@ def guarded(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CityCloudError as exc:
+            platform_metrics.count_error("cli", platform_metrics.error_kind(exc))
             sys.exit(report(exc))
 
     return wrapper  # type: ignore[return-value]
@@ -146,12 +164,16 @@ def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, int, int], Non
             head = step.split(":", 1)[0]
             if head not in tasks:
                 tasks[head] = bar.add_task(step, total=max(total, 1))
-            bar.update(tasks[head], description=step, completed=done, total=max(total, 1))
+            bar.update(
+                tasks[head], description=step, completed=done, total=max(total, 1)
+            )
 
         yield update
 
 
-def load(path: str, divisions: Sequence[str], progress: Callable[[str, int, int], None]) -> Spec:
+def load(
+    path: str, divisions: Sequence[str], progress: Callable[[str, int, int], None]
+) -> Spec:
     steps = ["read", "organisations", "tenants", "checks"]
 
     def say(step: str) -> None:

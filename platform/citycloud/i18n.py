@@ -41,8 +41,9 @@ def language() -> str:
 
 
 def use(lang: str | None) -> None:
-    """Switch the language for the current context (a CLI run, a portal session)."""
-    _current.set(normalise(lang))
+    """Switch the language for the current context (a CLI run, a portal
+    session); None goes back to the default (CITYCLOUD_LANG, else zh)."""
+    _current.set(normalise(lang) if lang else None)
 
 
 def t(key: str, /, lang: str | None = None, **values: object) -> str:
@@ -67,6 +68,9 @@ register(
             "zh": "外部系统出错（{system}）：{message}",
             "en": "Outside system failed ({system}): {message}",
         },
-        "error.store": {"zh": "状态库出错：{message}", "en": "State store error: {message}"},
+        "error.store": {
+            "zh": "状态库出错：{message}",
+            "en": "State store error: {message}",
+        },
     }
 )

@@ -15,7 +15,9 @@ datacenter:
 """
 
 
-def tenant(slug: str = "gis", cidr: str = "10.20.1.0/24", owner: str = "1504", extra: str = "") -> str:
+def tenant(
+    slug: str = "gis", cidr: str = "10.20.1.0/24", owner: str = "1504", extra: str = ""
+) -> str:
     return f"""\
   - name: 租户{slug}
     slug: {slug}
@@ -30,5 +32,3 @@ def write(tmp_path: Path, files: dict[str, str]) -> Path:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
     return tmp_path
-
-

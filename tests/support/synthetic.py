@@ -41,7 +41,7 @@ def tenants_yaml(count: int, owners: list[str], start: int = 0) -> str:
             f"  - name: 合成租户{i:04d}",
             f"    slug: synth-{i:04d}",
             "    department: 合成部门",
-            f"    owner: \"{owner}\"",
+            f'    owner: "{owner}"',
             f"    network: {{cidr: 10.{100 + i // 256}.{i % 256}.0/24}}",
             "    quotas: {instances: 4, cores: 8, ram_mb: 16384, volumes: 4, gigabytes: 200, "
             "floating_ips: 0}",

@@ -7,7 +7,7 @@ import getpass
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from citycloud.apply.engine import Engine, Progress, no_progress
@@ -16,6 +16,7 @@ from citycloud.desired.artifacts import render_all
 from citycloud.desired.model import Resource
 from citycloud.errors import CityCloudError
 from citycloud.plan import Plan, SafetyPolicy, check_safety, make_plan
+from citycloud.plan.access import access_note
 from citycloud.spec.tree import Spec
 from citycloud.store.state import StateStore
 
@@ -96,7 +97,10 @@ def plan_workspace(ws: Workspace, progress: Progress = no_progress) -> Plan:
         actual.extend(ws.store.applied(recorded))
         desired_only = [layer for layer in recorded if not ws.store.has_layer(layer)]
     progress("diff", 1, 1)
-    return make_plan(ws.desired, actual, ws.layers, desired_only)
+    plan = make_plan(ws.desired, actual, ws.layers, desired_only)
+    names = {code: org.name for code, org in ws.spec.orgs.items()}
+    note = access_note(plan.changes, names)
+    return replace(plan, notes=(*plan.notes, note)) if note else plan
 
 
 @dataclass(frozen=True)

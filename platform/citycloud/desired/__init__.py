@@ -25,9 +25,9 @@ from citycloud.desired.openstack import cloud_resources, openstack_resources
 from citycloud.spec.tree import Spec
 
 __all__ = [
+    "BUILDERS",
     "KIND_ORDER",
     "LAYERS",
-    "BUILDERS",
     "DesiredState",
     "Resource",
     "ResourceId",

@@ -31,7 +31,9 @@ def renderer(name: str) -> Callable[[Renderer], Renderer]:
 
 
 def to_yaml(data: Any) -> str:
-    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, default_flow_style=False)
+    return yaml.safe_dump(
+        data, allow_unicode=True, sort_keys=False, default_flow_style=False
+    )
 
 
 def to_yaml_documents(docs: Iterable[Any]) -> str:
@@ -74,7 +76,10 @@ def render_inventory(desired: DesiredState, spec: Spec) -> Mapping[str, str]:
     }
     inventory = {
         "all": {
-            "vars": {"citycloud_city": spec.city.slug, "citycloud_dc": spec.datacenter.name},
+            "vars": {
+                "citycloud_city": spec.city.slug,
+                "citycloud_dc": spec.datacenter.name,
+            },
             "hosts": dict(sorted(hostvars.items())),
             "children": dict(sorted(groups.items())),
         }
@@ -88,7 +93,9 @@ def render_manifests(desired: DesiredState, spec: Spec) -> Mapping[str, str]:
     files: dict[str, list[Any]] = {}
     for resource in sorted(desired.layer("kubernetes"), key=lambda r: r.key):
         namespace = resource.key.split("/", 1)[0]
-        files.setdefault(f"kubernetes/{namespace}.yaml", []).append(dict(resource.attrs))
+        files.setdefault(f"kubernetes/{namespace}.yaml", []).append(
+            dict(resource.attrs)
+        )
     return {path: to_yaml_documents(docs) for path, docs in files.items()}
 
 
@@ -103,7 +110,9 @@ def render_openstack(desired: DesiredState, spec: Spec) -> Mapping[str, str]:
     for resource in desired.layer("openstack"):
         tenants.setdefault(resource.tenant or "_", []).append(resource.to_dict())
     for slug, items in tenants.items():
-        out[f"openstack/tenants/{slug}.json"] = to_json(sorted(items, key=lambda i: i["key"]))
+        out[f"openstack/tenants/{slug}.json"] = to_json(
+            sorted(items, key=lambda i: i["key"])
+        )
     return out
 
 

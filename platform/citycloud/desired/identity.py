@@ -26,7 +26,11 @@ CLAIM_MAPPERS: tuple[tuple[str, str, dict[str, str]], ...] = (
     (
         "org_code",
         "oidc-usermodel-attribute-mapper",
-        {"user.attribute": "org_code", "claim.name": "org_code", "jsonType.label": "String"},
+        {
+            "user.attribute": "org_code",
+            "claim.name": "org_code",
+            "jsonType.label": "String",
+        },
     ),
     (
         "tier",
@@ -49,7 +53,13 @@ CLAIM_MAPPERS: tuple[tuple[str, str, dict[str, str]], ...] = (
     ),
 )
 DELEGATED_ROLE = "tenant-admin"
-DELEGATED_SCOPES = ("view", "manage", "view-members", "manage-members", "manage-membership")
+DELEGATED_SCOPES = (
+    "view",
+    "manage",
+    "view-members",
+    "manage-members",
+    "manage-membership",
+)
 TOKEN_FLAGS = {
     "id.token.claim": "true",
     "access.token.claim": "true",
@@ -83,14 +93,17 @@ def identity_resources(spec: Spec) -> Iterator[Resource]:
     )
     for role in spec.roles:
         yield res(
-            "identity", "role", role.name, {"name": role.name, "description": role.description},
+            "identity",
+            "role",
+            role.name,
+            {"name": role.name, "description": role.description},
             parent=realm_id,
         )
     for code in spec.subtree(spec.root.code):
         org = spec.orgs[code]
         parent = (
             ResourceId("identity", "group", org.parent)
-            if org.parent in spec.orgs
+            if org.parent is not None and org.parent in spec.orgs
             else realm_id
         )
         yield res(

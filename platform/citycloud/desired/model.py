@@ -142,7 +142,9 @@ class DesiredState:
         table: dict[ResourceId, Resource] = {}
         for resource in resources:
             if resource.id in table:
-                raise ValueError(f"two desired resources share the identity {resource.id}")
+                raise ValueError(
+                    f"two desired resources share the identity {resource.id}"
+                )
             table[resource.id] = resource
         return cls(table)
 
@@ -157,7 +159,9 @@ class DesiredState:
 
     def kind(self, layer: str, kind: str) -> list[Resource]:
         return [
-            r for r in self.resources.values() if r.id.layer == layer and r.id.kind == kind
+            r
+            for r in self.resources.values()
+            if r.id.layer == layer and r.id.kind == kind
         ]
 
     def tenant(self, slug: str) -> list[Resource]:
@@ -165,7 +169,9 @@ class DesiredState:
 
     def only(self, layers: Iterable[str]) -> DesiredState:
         wanted = set(layers)
-        return DesiredState({k: v for k, v in self.resources.items() if k.layer in wanted})
+        return DesiredState(
+            {k: v for k, v in self.resources.items() if k.layer in wanted}
+        )
 
     def digest(self) -> str:
         """A fingerprint of the whole desired state (for apply records)."""

@@ -37,7 +37,11 @@ QUOTA_WARN = {
 }
 # openstack-exporter's per-project limits, as (resource, used, max).
 QUOTA_METRICS = (
-    ("instances", "openstack_nova_limits_instances_used", "openstack_nova_limits_instances_max"),
+    (
+        "instances",
+        "openstack_nova_limits_instances_used",
+        "openstack_nova_limits_instances_max",
+    ),
     ("cores", "openstack_nova_limits_vcpus_used", "openstack_nova_limits_vcpus_max"),
     ("ram", "openstack_nova_limits_memory_used", "openstack_nova_limits_memory_max"),
 )
@@ -188,10 +192,18 @@ def tenant_rules(spec: Spec, tenant: Tenant) -> dict[str, Any]:
 def _dashboard(
     uid: str, title: str, folder: str, panels: list[dict[str, Any]], tags: list[str]
 ) -> dict[str, Any]:
-    return {"uid": uid, "title": title, "folder": folder, "tags": tags, "panels": panels}
+    return {
+        "uid": uid,
+        "title": title,
+        "folder": folder,
+        "tags": tags,
+        "panels": panels,
+    }
 
 
-def _panel(title: str, expr: str, unit: str = "percentunit", kind: str = "timeseries") -> dict[str, Any]:
+def _panel(
+    title: str, expr: str, unit: str = "percentunit", kind: str = "timeseries"
+) -> dict[str, Any]:
     return {"title": title, "expr": expr, "unit": unit, "kind": kind}
 
 
@@ -234,7 +246,11 @@ def monitoring_resources(spec: Spec) -> Iterator[Resource]:
     for tenant in spec.tenants:
         slug = tenant.slug or ""
         yield res(
-            "monitoring", "rule_group", f"tenant-{slug}", tenant_rules(spec, tenant), tenant=slug
+            "monitoring",
+            "rule_group",
+            f"tenant-{slug}",
+            tenant_rules(spec, tenant),
+            tenant=slug,
         )
         yield res(
             "monitoring",
@@ -284,13 +300,23 @@ def dashboard_resources(spec: Spec) -> Iterator[Resource]:
             city,
             [
                 _panel("主机在线 / hosts up", 'sum(up{job="node"})', "short", "stat"),
-                _panel("CPU 使用率 / CPU use", "avg(instance:node_cpu_utilisation:rate5m)"),
-                _panel("内存使用率 / memory use", "avg(instance:node_memory_utilisation:ratio)"),
+                _panel(
+                    "CPU 使用率 / CPU use", "avg(instance:node_cpu_utilisation:rate5m)"
+                ),
+                _panel(
+                    "内存使用率 / memory use",
+                    "avg(instance:node_memory_utilisation:ratio)",
+                ),
                 _panel(
                     "租户配额使用 / tenant quota use",
                     'max by (tenant) ({__name__=~"tenant:quota_.*_used:ratio"})',
                 ),
-                _panel("告警 / firing alerts", 'count(ALERTS{alertstate="firing"})', "short", "stat"),
+                _panel(
+                    "告警 / firing alerts",
+                    'count(ALERTS{alertstate="firing"})',
+                    "short",
+                    "stat",
+                ),
             ],
             ["citycloud", "city"],
         ),
@@ -322,7 +348,11 @@ def dashboard_resources(spec: Spec) -> Iterator[Resource]:
                     "(rate(citycloud_scheduler_decision_duration_seconds_bucket[5m])))",
                     "s",
                 ),
-                _panel("过期指标主机 / stale hosts", "citycloud_scheduler_stale_hosts", "short"),
+                _panel(
+                    "过期指标主机 / stale hosts",
+                    "citycloud_scheduler_stale_hosts",
+                    "short",
+                ),
                 _panel(
                     "抢占 / displacements",
                     "sum(increase(citycloud_scheduler_displacements_total[1h]))",
@@ -374,7 +404,9 @@ def dashboard_resources(spec: Spec) -> Iterator[Resource]:
             ],
             ["citycloud", "tenant"],
         )
-        yield res("dashboards", "dashboard", board["uid"], board, tenant=slug, parent=folder)
+        yield res(
+            "dashboards", "dashboard", board["uid"], board, tenant=slug, parent=folder
+        )
 
 
 # -- rendered files ------------------------------------------------------------
@@ -407,7 +439,11 @@ def alertmanager_config(spec: Spec, routes: list[Resource]) -> dict[str, Any]:
                 entry["repeat_interval"] = "1h"
             tenant_routes.append(entry)
         tier_routes.append(
-            {"receiver": f"tier-{tier}", "matchers": [f'tier="{tier}"'], "routes": tenant_routes}
+            {
+                "receiver": f"tier-{tier}",
+                "matchers": [f'tier="{tier}"'],
+                "routes": tenant_routes,
+            }
         )
     return {
         "route": {
@@ -419,15 +455,24 @@ def alertmanager_config(spec: Spec, routes: list[Resource]) -> dict[str, Any]:
             "routes": tier_routes,
         },
         "receivers": [
-            {"name": name, "webhook_configs": [{"url": f"{webhook}/{name}", "send_resolved": True}]}
+            {
+                "name": name,
+                "webhook_configs": [
+                    {"url": f"{webhook}/{name}", "send_resolved": True}
+                ],
+            }
             for name in receivers
         ],
     }
 
 
-def prometheus_config(spec: Spec, scrapes: list[Resource], rule_files: list[str]) -> dict[str, Any]:
+def prometheus_config(
+    spec: Spec, scrapes: list[Resource], rule_files: list[str]
+) -> dict[str, Any]:
     managers = spec.city.monitoring.alertmanagers or [
-        f"{h.address}:9093" for h in spec.datacenter.hosts if h.role.value == "monitoring"
+        f"{h.address}:9093"
+        for h in spec.datacenter.hosts
+        if h.role.value == "monitoring"
     ]
     return {
         "global": {
@@ -445,10 +490,15 @@ def monitoring_files(
     spec: Spec, resources: list[Resource], dump: Any
 ) -> dict[str, str]:
     """``monitoring/`` as Prometheus and Alertmanager read it."""
-    groups = sorted((r for r in resources if r.id.kind == "rule_group"), key=lambda r: r.key)
+    groups = sorted(
+        (r for r in resources if r.id.kind == "rule_group"), key=lambda r: r.key
+    )
     if not groups and not resources:
         return {}
-    files = {f"monitoring/rules/{g.key}.yml": dump({"groups": [dict(g.attrs)]}) for g in groups}
+    files = {
+        f"monitoring/rules/{g.key}.yml": dump({"groups": [dict(g.attrs)]})
+        for g in groups
+    }
     scrapes = [r for r in resources if r.id.kind == "scrape_config"]
     files["monitoring/prometheus.yml"] = dump(
         prometheus_config(spec, scrapes, [f"rules/{g.key}.yml" for g in groups])

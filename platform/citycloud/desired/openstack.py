@@ -140,7 +140,9 @@ def tenant_resources(spec: Spec, tenant: Tenant) -> Iterator[Resource]:
         tenant=slug,
     )
     yield child("quota", slug, {"project": slug, **tenant.quotas.items_set()})
-    yield child("network", slug, {"name": f"{slug}-net", "project": slug, "shared": False})
+    yield child(
+        "network", slug, {"name": f"{slug}-net", "project": slug, "shared": False}
+    )
     yield child(
         "subnet",
         slug,

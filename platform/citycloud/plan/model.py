@@ -59,7 +59,8 @@ class Change:
             "key": self.id.key,
             "tenant": self.tenant,
             "fields": [
-                {"path": f.path, "before": f.before, "after": f.after} for f in self.fields
+                {"path": f.path, "before": f.before, "after": f.after}
+                for f in self.fields
             ],
             "before": self.before,
             "after": self.after,
@@ -115,7 +116,9 @@ class Plan:
 
     def for_tenants(self, tenants: Iterable[str]) -> Plan:
         wanted = set(tenants)
-        return replace(self, changes=tuple(c for c in self.changes if c.tenant in wanted))
+        return replace(
+            self, changes=tuple(c for c in self.changes if c.tenant in wanted)
+        )
 
     def tenants(self, action: Action | None = None) -> set[str]:
         return {
@@ -140,7 +143,9 @@ class Plan:
         }
 
     def digest(self) -> str:
-        body = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
+        body = json.dumps(
+            self.to_dict(), sort_keys=True, ensure_ascii=False, default=str
+        )
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
@@ -153,7 +158,9 @@ def _diff(before: Any, after: Any, path: str, out: list[FieldChange]) -> None:
         out.append(FieldChange(path, before, after))
 
 
-def diff_fields(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[FieldChange, ...]:
+def diff_fields(
+    before: Mapping[str, Any], after: Mapping[str, Any]
+) -> tuple[FieldChange, ...]:
     """Every leaf that differs, as dotted paths. Lists compare whole."""
     out: list[FieldChange] = []
     _diff(before, after, "", out)
@@ -177,16 +184,16 @@ def make_plan(
     have = {r.id: r for r in actual if r.id.layer in wanted}
     deletes: list[Change] = []
     upserts: list[Change] = []
-    for rid, current in have.items():
+    for rid, gone in have.items():
         if rid not in want:
             deletes.append(
                 Change(
                     Action.DELETE,
                     rid,
-                    current.tenant,
-                    dict(current.attrs),
+                    gone.tenant,
+                    dict(gone.attrs),
                     None,
-                    parent=current.parent,
+                    parent=gone.parent,
                 )
             )
     for rid, target in want.items():

@@ -55,7 +55,8 @@ def change_line(change: Change) -> str:
     line = f"{SYMBOL[change.action]} {change.id.kind} {change.id.key}"
     if change.action is Action.UPDATE:
         fields = ", ".join(
-            f"{f.path}: {_short(f.before)} → {_short(f.after)}" for f in change.fields[:4]
+            f"{f.path}: {_short(f.before)} → {_short(f.after)}"
+            for f in change.fields[:4]
         )
         if len(change.fields) > 4:
             fields += ", …"
@@ -83,8 +84,14 @@ def _lines(plan: Plan, lang: str | None, limit: int) -> Iterator[str]:
         groups: dict[str | None, list[Change]] = {}
         for change in changes:
             groups.setdefault(change.tenant, []).append(change)
-        for tenant, group in sorted(groups.items(), key=lambda g: (g[0] is not None, g[0] or "")):
-            label = t("plan.tenant", lang=lang, tenant=tenant) if tenant else t("plan.shared", lang=lang)
+        for tenant, group in sorted(
+            groups.items(), key=lambda g: (g[0] is not None, g[0] or "")
+        ):
+            label = (
+                t("plan.tenant", lang=lang, tenant=tenant)
+                if tenant
+                else t("plan.shared", lang=lang)
+            )
             yield f"  [{label}]"
             for change in group[:limit]:
                 yield "    " + change_line(change)

@@ -67,8 +67,7 @@ def deleted_tenants(plan: Plan) -> set[str]:
     return {
         c.tenant or c.id.key
         for c in plan
-        if c.action is Action.DELETE
-        and (c.id.layer, c.id.kind) in TENANT_ROOTS
+        if c.action is Action.DELETE and (c.id.layer, c.id.kind) in TENANT_ROOTS
     }
 
 

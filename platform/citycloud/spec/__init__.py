@@ -69,8 +69,13 @@ def _division_orgs(
         level = _LEVELS.get(row.level)
         if level is None:
             problems.append(
-                Problem(row.file, row.line, "level", f"unknown level {row.level!r}; "
-                        f"expected one of {', '.join(_LEVELS)}")
+                Problem(
+                    row.file,
+                    row.line,
+                    "level",
+                    f"unknown level {row.level!r}; "
+                    f"expected one of {', '.join(_LEVELS)}",
+                )
             )
             continue
         if level not in levels:
@@ -89,31 +94,41 @@ def _division_orgs(
         if row.code in origin:
             first = origin[row.code]
             problems.append(
-                Problem(row.file, row.line, "code",
-                        f"duplicate code {row.code} (first at {first[0]}:{first[1]})")
+                Problem(
+                    row.file,
+                    row.line,
+                    "code",
+                    f"duplicate code {row.code} (first at {first[0]}:{first[1]})",
+                )
             )
         origin[row.code] = (row.file, row.line, f"organisation {row.code}")
     return orgs, problems
 
 
-def _named(tenant: Tenant, index: int, sources: SourceMap) -> tuple[Tenant, list[Problem]]:
+def _named(
+    tenant: Tenant, index: int, sources: SourceMap
+) -> tuple[Tenant, list[Problem]]:
     """The tenant with its slug and its apps' slugs filled in."""
     problems: list[Problem] = []
     slug = tenant.slug or slug_for(tenant.name)
     if slug is None:
-        problems.append(sources.problem(
-            ("tenants", index, "name"),
-            f"{tenant.name!r} cannot become an identifier; add a slug",
-        ))
+        problems.append(
+            sources.problem(
+                ("tenants", index, "name"),
+                f"{tenant.name!r} cannot become an identifier; add a slug",
+            )
+        )
         slug = f"invalid-{index}"
     apps: list[App] = []
     for j, app in enumerate(tenant.apps):
         app_slug = app.slug or slug_for(app.name, max_len=20)
         if app_slug is None:
-            problems.append(sources.problem(
-                ("tenants", index, "apps", j, "name"),
-                f"{app.name!r} cannot become an identifier; add a slug",
-            ))
+            problems.append(
+                sources.problem(
+                    ("tenants", index, "apps", j, "name"),
+                    f"{app.name!r} cannot become an identifier; add a slug",
+                )
+            )
             app_slug = f"invalid-{j}"
         apps.append(app.model_copy(update={"slug": app_slug}))
     return tenant.model_copy(update={"slug": slug, "apps": apps}), problems
@@ -142,7 +157,9 @@ def parse_spec(
     imports: list[tuple[Path, set[Tier]]] = []
     for i, item in enumerate(document.divisions):
         file, _line = sources.locate(("divisions", i))
-        here = Path(file).parent if file != sources.default_file else (base_dir or Path())
+        here = (
+            Path(file).parent if file != sources.default_file else (base_dir or Path())
+        )
         imports.append((here / item.csv, set(item.levels)))
     imports.extend((Path(d), set(Tier)) for d in divisions)
     for csv_path, levels in imports:
@@ -157,10 +174,12 @@ def parse_spec(
     inline_seen: dict[str, int] = {}
     for i, org in enumerate(document.organisations):
         if org.code in inline_seen:
-            problems.append(sources.problem(
-                ("organisations", i, "code"),
-                f"duplicate code {org.code} (also organisations[{inline_seen[org.code]}])",
-            ))
+            problems.append(
+                sources.problem(
+                    ("organisations", i, "code"),
+                    f"duplicate code {org.code} (also organisations[{inline_seen[org.code]}])",
+                )
+            )
             continue
         inline_seen[org.code] = i
         file, line = sources.locate(("organisations", i))
@@ -173,7 +192,9 @@ def parse_spec(
         file, line = sources.locate(("city",))
         origin[city.code] = (file, line, "city")
     orgs = {
-        code: org if org.slug else org.model_copy(update={"slug": org_slug(org.name, code)})
+        code: org
+        if org.slug
+        else org.model_copy(update={"slug": org_slug(org.name, code)})
         for code, org in orgs.items()
     }
 

@@ -16,6 +16,7 @@ from citycloud.spec.models import Organisation, Quotas, Tenant
 from citycloud.spec.naming import bad_path_chars
 from citycloud.spec.tree import Spec
 
+
 def _dupes(
     items: Iterable[tuple[Path_, str]], what: str, sources: SourceMap
 ) -> Iterator[Problem]:
@@ -100,7 +101,10 @@ def check_datacenter(spec: Spec) -> Iterator[Problem]:
             src,
         )
     yield from _dupes(
-        (((*base, "hosts", i, "address"), str(h.address)) for i, h in enumerate(dc.hosts)),
+        (
+            ((*base, "hosts", i, "address"), str(h.address))
+            for i, h in enumerate(dc.hosts)
+        ),
         "host address",
         src,
     )
@@ -113,7 +117,9 @@ def check_datacenter(spec: Spec) -> Iterator[Problem]:
     racks = {r.name for r in dc.racks}
     for i, host in enumerate(dc.hosts):
         if host.rack not in racks:
-            yield src.problem((*base, "hosts", i, "rack"), f"unknown rack {host.rack!r}")
+            yield src.problem(
+                (*base, "hosts", i, "rack"), f"unknown rack {host.rack!r}"
+            )
 
 
 def _network_owners(spec: Spec) -> list[tuple[Path_, ipaddress.IPv4Network, str]]:
@@ -122,13 +128,17 @@ def _network_owners(spec: Spec) -> list[tuple[Path_, ipaddress.IPv4Network, str]
         path = ("datacenter", "provider_networks", i, "cidr")
         nets.append((path, pn.cidr, f"provider network {pn.name}"))
     for i, tenant in enumerate(spec.tenants):
-        nets.append((("tenants", i, "network", "cidr"), tenant.network.cidr, tenant.name))
+        nets.append(
+            (("tenants", i, "network", "cidr"), tenant.network.cidr, tenant.name)
+        )
     return nets
 
 
 def check_networks(spec: Spec) -> Iterator[Problem]:
     """No two tenant networks (or a tenant and a provider network) overlap."""
-    nets = sorted(_network_owners(spec), key=lambda n: (int(n[1].network_address), n[0]))
+    nets = sorted(
+        _network_owners(spec), key=lambda n: (int(n[1].network_address), n[0])
+    )
     # After sorting by start address, an overlap shows up between a network and
     # the widest one still open before it: one pass, not all pairs.
     widest: tuple[Path_, ipaddress.IPv4Network, str] | None = None
@@ -199,14 +209,18 @@ def check_tenants(spec: Spec) -> Iterator[Problem]:
         for j, app in enumerate(tenant.apps):
             app_path: Path_ = (*here, "apps", j)
             yield from _dupes(
-                (((*app_path, "workloads", k, "name"), w.name) for k, w in enumerate(app.workloads)),
+                (
+                    ((*app_path, "workloads", k, "name"), w.name)
+                    for k, w in enumerate(app.workloads)
+                ),
                 "workload name",
                 src,
             )
             for r, role in enumerate(app.access.roles):
                 if role not in roles:
                     yield src.problem(
-                        (*app_path, "access", "roles", r), f"unknown platform role {role!r}"
+                        (*app_path, "access", "roles", r),
+                        f"unknown platform role {role!r}",
                     )
             for k, wl in enumerate(app.workloads):
                 wl_path: Path_ = (*app_path, "workloads", k)
@@ -217,18 +231,29 @@ def check_tenants(spec: Spec) -> Iterator[Problem]:
                     )
                 if wl.kind == "vm":
                     if wl.flavor is None:
-                        yield src.problem((*wl_path, "flavor"), "a vm workload needs a flavor")
+                        yield src.problem(
+                            (*wl_path, "flavor"), "a vm workload needs a flavor"
+                        )
                     elif wl.flavor not in flavors:
-                        yield src.problem((*wl_path, "flavor"), f"unknown flavor {wl.flavor!r}")
+                        yield src.problem(
+                            (*wl_path, "flavor"), f"unknown flavor {wl.flavor!r}"
+                        )
                     if wl.image is None:
-                        yield src.problem((*wl_path, "image"), "a vm workload needs an image")
+                        yield src.problem(
+                            (*wl_path, "image"), "a vm workload needs an image"
+                        )
                     elif wl.image not in images:
-                        yield src.problem((*wl_path, "image"), f"unknown image {wl.image!r}")
+                        yield src.problem(
+                            (*wl_path, "image"), f"unknown image {wl.image!r}"
+                        )
                 elif wl.image is None:
-                    yield src.problem((*wl_path, "image"), "a container workload needs an image")
+                    yield src.problem(
+                        (*wl_path, "image"), "a container workload needs an image"
+                    )
                 if wl.storage_pool is not None and wl.storage_pool not in pools:
                     yield src.problem(
-                        (*wl_path, "storage_pool"), f"unknown storage pool {wl.storage_pool!r}"
+                        (*wl_path, "storage_pool"),
+                        f"unknown storage pool {wl.storage_pool!r}",
                     )
 
 
@@ -314,7 +339,9 @@ def run_checks(
     code, the file, line and field it was declared at (YAML or divisions CSV)."""
 
     def locate(code: str, message: str) -> Problem:
-        file, line, field = org_origin.get(code, (spec.sources.default_file, None, code))
+        file, line, field = org_origin.get(
+            code, (spec.sources.default_file, None, code)
+        )
         return Problem(file, line, field, message)
 
     problems: list[Problem] = []

@@ -61,10 +61,8 @@ def dotted(path: Path_) -> str:
     return out or "(top)"
 
 
-try:  # libyaml's C parser when present: large specs load many times faster
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[attr-defined]
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+# libyaml's C parser when present: large specs load many times faster.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _record_lines(
@@ -87,7 +85,12 @@ def _record_lines(
             if (*path, key) in lines:
                 first = lines[(*path, key)][1]
                 problems.append(
-                    Problem(file, line, dotted((*path, key)), f"key repeated (first at line {first})")
+                    Problem(
+                        file,
+                        line,
+                        dotted((*path, key)),
+                        f"key repeated (first at line {first})",
+                    )
                 )
             lines[(*path, key)] = (file, line)
             _record_lines(value_node, (*path, key), file, lines, problems)
@@ -115,9 +118,11 @@ def _read_yaml(file: Path) -> tuple[Any, dict[Path_, tuple[str, int]]]:
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError([Problem(str(file), None, "(top)", f"not UTF-8: {exc}")]) from exc
+        raise SpecError(
+            [Problem(str(file), None, "(top)", f"not UTF-8: {exc}")]
+        ) from exc
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+        data = yaml.load(text, Loader=_Loader)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -126,7 +131,9 @@ def _read_yaml(file: Path) -> tuple[Any, dict[Path_, tuple[str, int]]]:
             [Problem(str(file), line, "(top)", f"not valid YAML: {exc.problem}")]
         ) from exc
     except yaml.YAMLError as exc:
-        raise SpecError([Problem(str(file), None, "(top)", f"not valid YAML: {exc}")]) from exc
+        raise SpecError(
+            [Problem(str(file), None, "(top)", f"not valid YAML: {exc}")]
+        ) from exc
     lines: dict[Path_, tuple[str, int]] = {}
     problems: list[Problem] = []
     if node is not None:
@@ -142,8 +149,11 @@ def _shift(
     """Re-address list items under ``prefix`` by ``offset`` for the merged list."""
     n = len(prefix)
     for path, where in lines.items():
-        if path[:n] == prefix and len(path) > n and isinstance(path[n], int):
-            yield (*prefix, path[n] + offset, *path[n + 1 :]), where
+        if path[:n] != prefix or len(path) <= n:
+            continue
+        index = path[n]
+        if isinstance(index, int):
+            yield (*prefix, index + offset, *path[n + 1 :]), where
 
 
 def read_documents(path: Path) -> tuple[dict[str, Any], SourceMap]:
@@ -196,7 +206,9 @@ def read_documents(path: Path) -> tuple[dict[str, Any], SourceMap]:
                     problems.append(Problem(here[0], here[1], key, "set in two files"))
                     continue
                 merged[key] = value
-                sources.lines.update((p, w) for p, w in lines.items() if p[:1] == (key,))
+                sources.lines.update(
+                    (p, w) for p, w in lines.items() if p[:1] == (key,)
+                )
     if problems:
         raise SpecError(problems)
     return merged, sources
@@ -223,14 +235,20 @@ def read_divisions(file: Path) -> list[DivisionRow]:
     try:
         text = file.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise SpecError([Problem(str(file), None, "csv", f"cannot read: {exc}")]) from exc
+        raise SpecError(
+            [Problem(str(file), None, "csv", f"cannot read: {exc}")]
+        ) from exc
     except UnicodeDecodeError as exc:
         raise SpecError([Problem(str(file), None, "csv", f"not UTF-8: {exc}")]) from exc
     reader = csv.DictReader(text.splitlines())
     missing = [c for c in DIVISION_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise SpecError(
-            [Problem(str(file), 1, "header", f"missing column(s): {', '.join(missing)}")]
+            [
+                Problem(
+                    str(file), 1, "header", f"missing column(s): {', '.join(missing)}"
+                )
+            ]
         )
     rows: list[DivisionRow] = []
     problems: list[Problem] = []

@@ -174,7 +174,9 @@ class StateStore:
         stale: dict[tuple[str, str], list[str]] = {}
         for change in changes:
             if change.action is not Action.CREATE:
-                stale.setdefault((change.id.layer, change.id.kind), []).append(change.id.key)
+                stale.setdefault((change.id.layer, change.id.kind), []).append(
+                    change.id.key
+                )
         table = applied_resources.c
         with self.transaction() as conn:
             for (layer, kind), keys in stale.items():
@@ -190,7 +192,9 @@ class StateStore:
                 conn.execute(applied_resources.insert(), rows)
         return len(changes)
 
-    def replace_layer(self, apply_id: str, layer: str, resources: Iterable[Resource]) -> None:
+    def replace_layer(
+        self, apply_id: str, layer: str, resources: Iterable[Resource]
+    ) -> None:
         """Replace everything recorded for ``layer`` (after a fresh observation)."""
         now = _now()
         rows = [
@@ -208,11 +212,15 @@ class StateStore:
             if r.id.layer == layer
         ]
         with self.transaction() as conn:
-            conn.execute(applied_resources.delete().where(applied_resources.c.layer == layer))
+            conn.execute(
+                applied_resources.delete().where(applied_resources.c.layer == layer)
+            )
             if rows:
                 conn.execute(applied_resources.insert(), rows)
 
-    def finish_apply(self, apply_id: str, status: str, error: str | None = None) -> None:
+    def finish_apply(
+        self, apply_id: str, status: str, error: str | None = None
+    ) -> None:
         with self.transaction() as conn:
             conn.execute(
                 applies.update()
@@ -221,7 +229,9 @@ class StateStore:
             )
         log.info("apply %s finished: %s", apply_id, status)
 
-    def get_apply(self, apply_id: str, conn: Connection | None = None) -> ApplyRecord | None:
+    def get_apply(
+        self, apply_id: str, conn: Connection | None = None
+    ) -> ApplyRecord | None:
         query = sa.select(applies).where(applies.c.id == apply_id)
         if conn is None:
             with self.transaction() as own:

@@ -70,15 +70,28 @@ class FakeGrafana:
                 self.writes += 1
             return self._route(method, parts[1:], params, data)
 
-    def _route(self, method: str, parts: list[str], params: dict[str, str], data: Any) -> Response:
+    def _route(
+        self, method: str, parts: list[str], params: dict[str, str], data: Any
+    ) -> Response:
         match (method, parts):
             case ("GET", ["folders"]):
-                return _json(200, self._page(sorted(self.folders.values(), key=lambda f: f["title"]), params, "limit"))
+                return _json(
+                    200,
+                    self._page(
+                        sorted(self.folders.values(), key=lambda f: f["title"]),
+                        params,
+                        "limit",
+                    ),
+                )
             case ("POST", ["folders"]):
                 return self._create_folder(data)
             case ("GET", ["folders", uid]):
                 folder = self.folders.get(uid)
-                return _json(200, folder) if folder else _json(404, {"message": "folder not found"})
+                return (
+                    _json(200, folder)
+                    if folder
+                    else _json(404, {"message": "folder not found"})
+                )
             case ("PUT", ["folders", uid]):
                 return self._update_folder(uid, data)
             case ("DELETE", ["folders", uid]):
@@ -97,7 +110,9 @@ class FakeGrafana:
                 team = self.teams.get(int(team_id))
                 if team is None:
                     return _json(404, {"message": "Team not found"})
-                team.update(name=data.get("name", team["name"]), email=data.get("email", ""))
+                team.update(
+                    name=data.get("name", team["name"]), email=data.get("email", "")
+                )
                 return _json(200, {"message": "Team updated"})
             case ("DELETE", ["teams", team_id]):
                 if self.teams.pop(int(team_id), None) is None:
@@ -127,11 +142,19 @@ class FakeGrafana:
                 stored = self.dashboards.pop(uid, None)
                 if stored is None:
                     return _json(404, {"message": "Dashboard not found"})
-                return _json(200, {"title": stored["dashboard"]["title"], "message": "Dashboard deleted"})
+                return _json(
+                    200,
+                    {
+                        "title": stored["dashboard"]["title"],
+                        "message": "Dashboard deleted",
+                    },
+                )
         return _json(404, {"message": "Not found"})
 
     @staticmethod
-    def _page(items: list[Any], params: dict[str, str], size_key: str, default: int = 1000) -> list[Any]:
+    def _page(
+        items: list[Any], params: dict[str, str], size_key: str, default: int = 1000
+    ) -> list[Any]:
         size = int(params.get(size_key, default))
         page = max(int(params.get("page", 1)), 1)
         return items[(page - 1) * size : page * size]
@@ -143,13 +166,36 @@ class FakeGrafana:
         if uid in self.folders:
             return _json(409, {"message": "a folder with the same uid already exists"})
         if any(f["title"] == title for f in self.folders.values()):
-            return _json(409, {"message": "a folder or dashboard in the general folder with the same name already exists"})
-        folder = {"id": self._id(), "uid": uid, "title": title, "version": 1, "url": f"/dashboards/f/{uid}"}
+            return _json(
+                409,
+                {
+                    "message": "a folder or dashboard in the general folder with the same name already exists"
+                },
+            )
+        folder = {
+            "id": self._id(),
+            "uid": uid,
+            "title": title,
+            "version": 1,
+            "url": f"/dashboards/f/{uid}",
+        }
         self.folders[uid] = folder
         # Grafana gives every new folder the default role permissions.
         self.permissions[uid] = [
-            {"role": "Viewer", "permission": 1, "permissionName": "View", "teamId": 0, "team": ""},
-            {"role": "Editor", "permission": 2, "permissionName": "Edit", "teamId": 0, "team": ""},
+            {
+                "role": "Viewer",
+                "permission": 1,
+                "permissionName": "View",
+                "teamId": 0,
+                "team": "",
+            },
+            {
+                "role": "Editor",
+                "permission": 2,
+                "permissionName": "Edit",
+                "teamId": 0,
+                "team": "",
+            },
         ]
         return _json(200, folder)
 
@@ -158,7 +204,9 @@ class FakeGrafana:
         if folder is None:
             return _json(404, {"message": "folder not found"})
         if not data.get("overwrite") and data.get("version") != folder["version"]:
-            return _json(412, {"message": "the folder has been changed by someone else"})
+            return _json(
+                412, {"message": "the folder has been changed by someone else"}
+            )
         if "title" in data:
             folder["title"] = data["title"]
         folder["version"] += 1
@@ -186,11 +234,24 @@ class FakeGrafana:
                 team = self.teams.get(team_id)
                 if team is None:
                     return _json(400, {"message": "Team not found"})
-                items.append({"teamId": team_id, "team": team["name"], "permission": permission,
-                              "permissionName": PERMISSION_NAMES[permission]})
+                items.append(
+                    {
+                        "teamId": team_id,
+                        "team": team["name"],
+                        "permission": permission,
+                        "permissionName": PERMISSION_NAMES[permission],
+                    }
+                )
             elif item.get("role"):
-                items.append({"role": item["role"], "teamId": 0, "team": "", "permission": permission,
-                              "permissionName": PERMISSION_NAMES[permission]})
+                items.append(
+                    {
+                        "role": item["role"],
+                        "teamId": 0,
+                        "team": "",
+                        "permission": permission,
+                        "permissionName": PERMISSION_NAMES[permission],
+                    }
+                )
         self.permissions[uid] = items
         return _json(200, {"message": "Folder permissions updated"})
 
@@ -219,19 +280,34 @@ class FakeGrafana:
         if any(t["name"] == name for t in self.teams.values()):
             return _json(409, {"message": "Team name taken"})
         team_id = self._id()
-        self.teams[team_id] = {"id": team_id, "name": name, "email": data.get("email", ""), "memberCount": 0}
+        self.teams[team_id] = {
+            "id": team_id,
+            "name": name,
+            "email": data.get("email", ""),
+            "memberCount": 0,
+        }
         return _json(200, {"message": "Team created", "teamId": team_id})
 
     def _search_dashboards(self, params: dict[str, str]) -> Response:
         found = []
-        for stored in sorted(self.dashboards.values(), key=lambda d: d["dashboard"]["title"]):
+        for stored in sorted(
+            self.dashboards.values(), key=lambda d: d["dashboard"]["title"]
+        ):
             board = stored["dashboard"]
             if params.get("tag") and params["tag"] not in board.get("tags", []):
                 continue
             folder = self.folders.get(stored["folderUid"] or "", {})
-            found.append({"id": board["id"], "uid": board["uid"], "title": board["title"], "type": "dash-db",
-                          "tags": board.get("tags", []), "folderUid": stored["folderUid"],
-                          "folderTitle": folder.get("title")})
+            found.append(
+                {
+                    "id": board["id"],
+                    "uid": board["uid"],
+                    "title": board["title"],
+                    "type": "dash-db",
+                    "tags": board.get("tags", []),
+                    "folderUid": stored["folderUid"],
+                    "folderTitle": folder.get("title"),
+                }
+            )
         return _json(200, self._page(found, params, "limit", 5000))
 
     def _save_dashboard(self, data: dict[str, Any]) -> Response:
@@ -241,16 +317,49 @@ class FakeGrafana:
             return _json(400, {"message": "folder not found"})
         uid = board.get("uid") or f"d{self._next_id}"
         current = self.dashboards.get(uid)
-        if current is not None and not data.get("overwrite") and board.get("version") != current["dashboard"]["version"]:
-            return _json(412, {"status": "version-mismatch", "message": "The dashboard has been changed by someone else"})
-        for other_uid, other in self.dashboards.items():
-            if other_uid != uid and other["folderUid"] == folder_uid and other["dashboard"]["title"] == board.get("title"):
-                if not data.get("overwrite"):
-                    return _json(412, {"status": "name-exists", "message": "A dashboard with the same name in the folder already exists"})
+        if (
+            current is not None
+            and not data.get("overwrite")
+            and board.get("version") != current["dashboard"]["version"]
+        ):
+            return _json(
+                412,
+                {
+                    "status": "version-mismatch",
+                    "message": "The dashboard has been changed by someone else",
+                },
+            )
+        clash = any(
+            other_uid != uid
+            and other["folderUid"] == folder_uid
+            and other["dashboard"]["title"] == board.get("title")
+            for other_uid, other in self.dashboards.items()
+        )
+        if clash and not data.get("overwrite"):
+            return _json(
+                412,
+                {
+                    "status": "name-exists",
+                    "message": "A dashboard with the same name in the folder already exists",
+                },
+            )
         version = (current["dashboard"]["version"] + 1) if current else 1
-        board.update(uid=uid, version=version, id=current["dashboard"]["id"] if current else self._id())
+        board.update(
+            uid=uid,
+            version=version,
+            id=current["dashboard"]["id"] if current else self._id(),
+        )
         self.dashboards[uid] = {"dashboard": board, "folderUid": folder_uid}
-        return _json(200, {"id": board["id"], "uid": uid, "url": f"/d/{uid}", "status": "success", "version": version})
+        return _json(
+            200,
+            {
+                "id": board["id"],
+                "uid": uid,
+                "url": f"/d/{uid}",
+                "status": "success",
+                "version": version,
+            },
+        )
 
 
 def start_fake_grafana(**kwargs: Any) -> tuple[FakeServer, FakeGrafana]:

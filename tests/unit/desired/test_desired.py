@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from citycloud.desired import LAYERS, build_desired
 from citycloud.desired.artifacts import render_all
 from citycloud.desired.model import ResourceId
@@ -29,7 +28,14 @@ def test_building_twice_gives_the_same_value(spec: Spec) -> None:
 def test_cloud_layer(spec: Spec) -> None:
     desired = build_desired(spec, ["cloud"])
     kinds = {r.id.kind for r in desired}
-    assert {"domain", "flavor", "image", "external_network", "external_subnet", "aggregate"} <= kinds
+    assert {
+        "domain",
+        "flavor",
+        "image",
+        "external_network",
+        "external_subnet",
+        "aggregate",
+    } <= kinds
     aggregate = desired.resources[ResourceId("cloud", "aggregate", "r03")]
     assert aggregate.attrs["availability_zone"] == "az2"
     assert aggregate.attrs["hosts"] == ["cn-05", "cn-06"]
@@ -40,8 +46,17 @@ def test_cloud_layer(spec: Spec) -> None:
 def test_vm_tenant_gets_project_network_router_group_servers(spec: Spec) -> None:
     desired = build_desired(spec, ["openstack"])
     mine = {r.id.kind: r for r in desired.tenant("dispatch")}
-    assert {"project", "quota", "network", "subnet", "router", "security_group",
-            "security_group_rule", "server", "volume"} <= set(mine)
+    assert {
+        "project",
+        "quota",
+        "network",
+        "subnet",
+        "router",
+        "security_group",
+        "security_group_rule",
+        "server",
+        "volume",
+    } <= set(mine)
     assert mine["quota"].attrs["cores"] == 96
     assert mine["router"].attrs["interfaces"] == ["dispatch-subnet"]
     servers = [r for r in desired.tenant("dispatch") if r.id.kind == "server"]
@@ -52,8 +67,12 @@ def test_vm_tenant_gets_project_network_router_group_servers(spec: Spec) -> None
 
 def test_security_rules_admit_own_network_and_declared_ports_only(spec: Spec) -> None:
     desired = build_desired(spec, ["openstack"])
-    rules = [r.attrs for r in desired.tenant("onemap") if r.id.kind == "security_group_rule"]
-    remotes = {(r["protocol"], r["port_range_min"], r["remote_ip_prefix"]) for r in rules}
+    rules = [
+        r.attrs for r in desired.tenant("onemap") if r.id.kind == "security_group_rule"
+    ]
+    remotes = {
+        (r["protocol"], r["port_range_min"], r["remote_ip_prefix"]) for r in rules
+    }
     assert remotes == {
         (None, None, "10.20.1.0/24"),
         ("tcp", 443, "0.0.0.0/0"),
@@ -69,7 +88,12 @@ def test_identity_group_tree_mirrors_the_organisations(spec: Spec) -> None:
     assert xitun.attrs["path"] == "/赤峰市/红山区/西屯街道"
     assert xitun.parent == ResourceId("identity", "group", "150402")
     clients = {r.key for r in desired.kind("identity", "client")}
-    assert {"citycloud-portal", "onemap-gis", "risk-fire", "dispatch-command"} <= clients
+    assert {
+        "citycloud-portal",
+        "onemap-gis",
+        "risk-fire",
+        "dispatch-command",
+    } <= clients
     roles = {r.key for r in desired.kind("identity", "role")}
     assert roles == {"cloud-admin", "ops", "tenant-admin", "staff", "auditor"}
 

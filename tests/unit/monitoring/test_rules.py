@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from citycloud.apply import make_workspace, write_artifacts
 from citycloud.spec import load_spec
 from citycloud.store import StateStore
@@ -47,7 +46,13 @@ def run(*args: str, cwd: Path) -> str:
 def test_prometheus_accepts_the_config_and_every_rule_file(rendered: Path) -> None:
     out = run(tool("promtool"), "check", "config", "prometheus.yml", cwd=rendered)
     assert "tenant-dispatch.yml" in out
-    run(tool("promtool"), "check", "rules", *sorted(str(p) for p in (rendered / "rules").glob("*.yml")), cwd=rendered)
+    run(
+        tool("promtool"),
+        "check",
+        "rules",
+        *sorted(str(p) for p in (rendered / "rules").glob("*.yml")),
+        cwd=rendered,
+    )
 
 
 def test_alertmanager_accepts_the_routes(rendered: Path) -> None:
@@ -57,12 +62,25 @@ def test_alertmanager_accepts_the_routes(rendered: Path) -> None:
 
 def test_alerts_route_by_tier_then_tenant(rendered: Path) -> None:
     out = run(
-        tool("amtool"), "config", "routes", "test", "--config.file=alertmanager.yml",
-        'tier=county', 'tenant=hongshan-grid', cwd=rendered,
+        tool("amtool"),
+        "config",
+        "routes",
+        "test",
+        "--config.file=alertmanager.yml",
+        "tier=county",
+        "tenant=hongshan-grid",
+        cwd=rendered,
     )
     assert out.strip() == "tenant-hongshan-grid"
-    out = run(tool("amtool"), "config", "routes", "test", "--config.file=alertmanager.yml",
-              "alertname=HostDown", cwd=rendered)
+    out = run(
+        tool("amtool"),
+        "config",
+        "routes",
+        "test",
+        "--config.file=alertmanager.yml",
+        "alertname=HostDown",
+        cwd=rendered,
+    )
     assert out.strip() == "city-ops"
 
 
@@ -77,6 +95,6 @@ def test_monitoring_folder_is_current(rendered: Path) -> None:
         if path.is_file():
             kept = MONITORING / path.relative_to(rendered)
             assert kept.exists(), f"{kept} missing: run scripts/render-monitoring"
-            assert kept.read_text(encoding="utf-8") == path.read_text(encoding="utf-8"), (
-                f"{kept} is stale: run scripts/render-monitoring"
-            )
+            assert kept.read_text(encoding="utf-8") == path.read_text(
+                encoding="utf-8"
+            ), f"{kept} is stale: run scripts/render-monitoring"

@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from citycloud.desired.model import Resource, ResourceId
 from citycloud.errors import SafetyError
-from citycloud.plan import Action, SafetyPolicy, check_safety, make_plan, render_json, render_text
+from citycloud.plan import (
+    Action,
+    SafetyPolicy,
+    check_safety,
+    make_plan,
+    render_json,
+    render_text,
+)
 
 
-def r(layer: str, kind: str, key: str, tenant: str | None = None, **attrs: object) -> Resource:
+def r(
+    layer: str, kind: str, key: str, tenant: str | None = None, **attrs: object
+) -> Resource:
     return Resource(ResourceId(layer, kind, key), attrs, tenant)
 
 
@@ -58,8 +66,22 @@ def test_an_update_lists_the_fields_that_differ() -> None:
 
 
 def test_nested_fields_are_dotted() -> None:
-    old = [r("identity", "group", "1504", attributes={"tier": ["city"], "org_code": ["1504"]})]
-    new = [r("identity", "group", "1504", attributes={"tier": ["county"], "org_code": ["1504"]})]
+    old = [
+        r(
+            "identity",
+            "group",
+            "1504",
+            attributes={"tier": ["city"], "org_code": ["1504"]},
+        )
+    ]
+    new = [
+        r(
+            "identity",
+            "group",
+            "1504",
+            attributes={"tier": ["county"], "org_code": ["1504"]},
+        )
+    ]
     (change,) = make_plan(new, old).changes
     assert change.fields[0].path == "attributes.tier"
 
@@ -86,8 +108,16 @@ def test_only_given_layers_are_compared() -> None:
 
 
 def test_deleting_a_tenant_needs_the_flag() -> None:
-    plan = make_plan([*tenant_set("a"), *tenant_set("b"), *tenant_set("c"), *tenant_set("d")],
-                     [*tenant_set("a"), *tenant_set("b"), *tenant_set("c"), *tenant_set("d"), *tenant_set("e")])
+    plan = make_plan(
+        [*tenant_set("a"), *tenant_set("b"), *tenant_set("c"), *tenant_set("d")],
+        [
+            *tenant_set("a"),
+            *tenant_set("b"),
+            *tenant_set("c"),
+            *tenant_set("d"),
+            *tenant_set("e"),
+        ],
+    )
     with pytest.raises(SafetyError, match="--allow-delete"):
         check_safety(plan, SafetyPolicy())
     check_safety(plan, SafetyPolicy(allow_delete=True))

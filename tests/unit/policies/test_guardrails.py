@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "policies"))
 
-import guardrails  # noqa: E402
+import guardrails
 
 
 @dataclass
@@ -34,18 +34,42 @@ def violations(check: Any, args: Any) -> list[str]:
 
 
 def rule(**props: Any) -> Args:
-    return Args(guardrails.RULE, {"direction": "ingress", "protocol": "tcp", **props}, "rule")
+    return Args(
+        guardrails.RULE, {"direction": "ingress", "protocol": "tcp", **props}, "rule"
+    )
 
 
 @pytest.mark.parametrize(
     ("props", "bad"),
     [
-        pytest.param({"remoteIpPrefix": "0.0.0.0/0", "portRangeMin": 443, "portRangeMax": 443}, False, id="https-public"),
-        pytest.param({"remoteIpPrefix": "0.0.0.0/0", "portRangeMin": 22, "portRangeMax": 22}, True, id="ssh-to-world"),
-        pytest.param({"remoteIpPrefix": "0.0.0.0/0", "protocol": None}, True, id="all-ports-to-world"),
-        pytest.param({"portRangeMin": 443, "portRangeMax": 444}, True, id="no-remote-means-world"),
-        pytest.param({"remoteIpPrefix": "10.0.0.0/8", "portRangeMin": 22, "portRangeMax": 22}, False, id="ssh-from-private"),
-        pytest.param({"remoteIpPrefix": "0.0.0.0/0", "direction": "egress", "protocol": None}, False, id="egress"),
+        pytest.param(
+            {"remoteIpPrefix": "0.0.0.0/0", "portRangeMin": 443, "portRangeMax": 443},
+            False,
+            id="https-public",
+        ),
+        pytest.param(
+            {"remoteIpPrefix": "0.0.0.0/0", "portRangeMin": 22, "portRangeMax": 22},
+            True,
+            id="ssh-to-world",
+        ),
+        pytest.param(
+            {"remoteIpPrefix": "0.0.0.0/0", "protocol": None},
+            True,
+            id="all-ports-to-world",
+        ),
+        pytest.param(
+            {"portRangeMin": 443, "portRangeMax": 444}, True, id="no-remote-means-world"
+        ),
+        pytest.param(
+            {"remoteIpPrefix": "10.0.0.0/8", "portRangeMin": 22, "portRangeMax": 22},
+            False,
+            id="ssh-from-private",
+        ),
+        pytest.param(
+            {"remoteIpPrefix": "0.0.0.0/0", "direction": "egress", "protocol": None},
+            False,
+            id="egress",
+        ),
     ],
 )
 def test_open_ingress(props: dict[str, Any], bad: bool) -> None:
@@ -62,16 +86,56 @@ def test_public_ports_come_from_config() -> None:
 @pytest.mark.parametrize(
     ("resource_type", "props", "name", "bad"),
     [
-        pytest.param(guardrails.NETWORK, {"name": "gis-net"}, "gis-net", False, id="tenant-net"),
-        pytest.param(guardrails.NETWORK, {"name": "gis-net", "shared": True}, "gis-net", True, id="shared"),
-        pytest.param(guardrails.NETWORK, {"name": "gis-net", "external": True}, "gis-net", True, id="tenant-external"),
-        pytest.param(guardrails.NETWORK, {"name": "external", "external": True}, "external-external", False, id="provider"),
-        pytest.param(guardrails.SUBNET, {"cidr": "10.20.1.0/24"}, "gis-subnet", False, id="private-subnet"),
-        pytest.param(guardrails.SUBNET, {"cidr": "8.8.8.0/24"}, "gis-subnet", True, id="public-subnet"),
-        pytest.param(guardrails.SUBNET, {"cidr": "198.51.100.0/24"}, "external-subnet-external", False, id="provider-subnet"),
+        pytest.param(
+            guardrails.NETWORK, {"name": "gis-net"}, "gis-net", False, id="tenant-net"
+        ),
+        pytest.param(
+            guardrails.NETWORK,
+            {"name": "gis-net", "shared": True},
+            "gis-net",
+            True,
+            id="shared",
+        ),
+        pytest.param(
+            guardrails.NETWORK,
+            {"name": "gis-net", "external": True},
+            "gis-net",
+            True,
+            id="tenant-external",
+        ),
+        pytest.param(
+            guardrails.NETWORK,
+            {"name": "external", "external": True},
+            "external-external",
+            False,
+            id="provider",
+        ),
+        pytest.param(
+            guardrails.SUBNET,
+            {"cidr": "10.20.1.0/24"},
+            "gis-subnet",
+            False,
+            id="private-subnet",
+        ),
+        pytest.param(
+            guardrails.SUBNET,
+            {"cidr": "8.8.8.0/24"},
+            "gis-subnet",
+            True,
+            id="public-subnet",
+        ),
+        pytest.param(
+            guardrails.SUBNET,
+            {"cidr": "198.51.100.0/24"},
+            "external-subnet-external",
+            False,
+            id="provider-subnet",
+        ),
     ],
 )
-def test_private_networks(resource_type: str, props: dict[str, Any], name: str, bad: bool) -> None:
+def test_private_networks(
+    resource_type: str, props: dict[str, Any], name: str, bad: bool
+) -> None:
     args = Args(resource_type, props, name)
     assert bool(violations(guardrails.check_private_networks, args)) is bad
 
@@ -83,19 +147,30 @@ class Stack:
 
 def tenant(name: str, quota: dict[str, Any] | None) -> list[Args]:
     component = Args(guardrails.TENANT, {}, name, f"urn:{name}")
-    children = [Args(guardrails.PROJECT, {"name": name}, f"{name}-project", parent=component)]
+    children = [
+        Args(guardrails.PROJECT, {"name": name}, f"{name}-project", parent=component)
+    ]
     if quota is not None:
-        children.append(Args(guardrails.COMPUTE_QUOTA, quota, f"{name}-compute-quota", parent=component))
+        children.append(
+            Args(
+                guardrails.COMPUTE_QUOTA,
+                quota,
+                f"{name}-compute-quota",
+                parent=component,
+            )
+        )
     return [component, *children]
 
 
 def test_every_tenant_has_its_quotas() -> None:
-    stack = Stack([
-        *tenant("gis", {"instances": 4, "cores": 8, "ram": 16384}),
-        *tenant("bigdata", {"instances": -1, "cores": -1, "ram": -1}),
-        *tenant("loose", None),
-        *tenant("partial", {"instances": 4}),
-    ])
+    stack = Stack(
+        [
+            *tenant("gis", {"instances": 4, "cores": 8, "ram": 16384}),
+            *tenant("bigdata", {"instances": -1, "cores": -1, "ram": -1}),
+            *tenant("loose", None),
+            *tenant("partial", {"instances": 4}),
+        ]
+    )
     found = violations(guardrails.check_quotas, stack)
     assert found == [
         "tenant loose has no compute quota set",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from citycloud.errors import SpecError
 from citycloud.spec import load_spec
+
 from tests.support.specs import CITY, tenant, write
+
 
 def problems(path: Path, **kwargs: object) -> list[str]:
     with pytest.raises(SpecError) as caught:
@@ -35,7 +36,9 @@ def test_unknown_field_names_file_line_and_field(tmp_path: Path) -> None:
         tmp_path,
         {
             "city.yaml": CITY,
-            "t.yaml": "tenants:\n" + tenant("gis") + "    netwrok: {cidr: 10.0.0.0/24}\n",
+            "t.yaml": "tenants:\n"
+            + tenant("gis")
+            + "    netwrok: {cidr: 10.0.0.0/24}\n",
         },
     )
     (found,) = problems(root)
@@ -62,12 +65,16 @@ def test_invalid_yaml_reports_its_line(tmp_path: Path) -> None:
 
 
 def test_a_key_set_in_two_files_is_refused(tmp_path: Path) -> None:
-    root = write(tmp_path, {"a.yaml": CITY, "b.yaml": "city: {name: x, code: '1505', slug: x}\n"})
+    root = write(
+        tmp_path, {"a.yaml": CITY, "b.yaml": "city: {name: x, code: '1505', slug: x}\n"}
+    )
     assert any("city: set in two files" in p for p in problems(root))
 
 
 def test_missing_required_field(tmp_path: Path) -> None:
-    root = write(tmp_path, {"city.yaml": "city: {name: 赤峰市, code: '1504', slug: chifeng}\n"})
+    root = write(
+        tmp_path, {"city.yaml": "city: {name: 赤峰市, code: '1504', slug: chifeng}\n"}
+    )
     assert any("datacenter: required field is missing" in p for p in problems(root))
 
 
@@ -91,7 +98,9 @@ def test_divisions_csv_missing_column(tmp_path: Path) -> None:
     csv = tmp_path / "d.csv"
     csv.write_text("code,name,level\n1504,赤峰市,city\n", encoding="utf-8")
     root = write(tmp_path, {"spec/city.yaml": CITY})
-    assert "missing column(s): parent_code" in problems(root / "spec", divisions=[csv])[0]
+    assert (
+        "missing column(s): parent_code" in problems(root / "spec", divisions=[csv])[0]
+    )
 
 
 def test_divisions_imported_from_the_spec_relative_to_its_file(tmp_path: Path) -> None:
@@ -132,7 +141,12 @@ def test_the_example_spec_has_the_citys_systems(example_spec_dir: Path) -> None:
 def test_a_key_written_twice_is_an_error(tmp_path: Path) -> None:
     root = write(
         tmp_path,
-        {"city.yaml": CITY, "t.yaml": "tenants:\n" + tenant("gis") + "    slug: other\n"},
+        {
+            "city.yaml": CITY,
+            "t.yaml": "tenants:\n" + tenant("gis") + "    slug: other\n",
+        },
     )
     (found,) = problems(root)
-    assert found.startswith(f"{root / 't.yaml'}:7: tenants[0].slug: key repeated (first at line 3)")
+    assert found.startswith(
+        f"{root / 't.yaml'}:7: tenants[0].slug: key repeated (first at line 3)"
+    )

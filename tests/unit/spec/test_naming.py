@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from citycloud.spec import load_spec
-from citycloud.spec.naming import DNS_LABEL, fit_label, org_slug, slug_for, transliterate
+from citycloud.spec.naming import (
+    DNS_LABEL,
+    fit_label,
+    org_slug,
+    slug_for,
+    transliterate,
+)
 
 
 @pytest.mark.parametrize(

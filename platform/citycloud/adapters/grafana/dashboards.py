@@ -42,7 +42,9 @@ def build(board: Mapping[str, Any], timezone: str = "Asia/Shanghai") -> dict[str
             .height(PANEL_HEIGHT)
             .span(PANEL_WIDTH)
             .with_target(
-                prometheus.Dataquery().expr(panel["expr"]).ref_id(chr(ord("A") + index % 26))
+                prometheus.Dataquery()
+                .expr(panel["expr"])
+                .ref_id(chr(ord("A") + index % 26))
             )
         )
     encoded: dict[str, Any] = json.loads(json.dumps(builder.build(), cls=JSONEncoder))
@@ -79,7 +81,10 @@ def render_dashboards(desired: Any, spec: Any) -> dict[str, str]:
     """Artifact renderer: every dashboard as Grafana JSON."""
     return {
         f"monitoring/dashboards/{r.id.key}.json": json.dumps(
-            build(r.attrs, spec.city.timezone), ensure_ascii=False, indent=2, sort_keys=True
+            build(r.attrs, spec.city.timezone),
+            ensure_ascii=False,
+            indent=2,
+            sort_keys=True,
         )
         + "\n"
         for r in desired.layer("dashboards")

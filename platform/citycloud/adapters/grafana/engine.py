@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any, TypeVar
 
 import niquests
-from grafana_client import GrafanaApi
+from grafana_client.api import GrafanaApi
 from grafana_client.client import (
     GrafanaClientError,
     GrafanaException,
@@ -47,7 +48,9 @@ def _call(what: str, func: Callable[[], T]) -> T:
     except (GrafanaServerError, GrafanaTimeoutError, niquests.ConnectionError) as exc:
         raise TransientError("grafana", f"{what}: {exc}") from exc
     except GrafanaClientError as exc:
-        raise PermanentError("grafana", f"{what}: {exc.status_code} {exc.message}") from exc
+        raise PermanentError(
+            "grafana", f"{what}: {exc.status_code} {exc.message}"
+        ) from exc
     except GrafanaException as exc:
         raise PermanentError("grafana", f"{what}: {exc}") from exc
     except niquests.RequestException as exc:
@@ -75,12 +78,16 @@ class GrafanaEngine:
 
     # -- observe -----------------------------------------------------------------
 
-    def _paged(self, path: str, size_key: str, **params: Any) -> Iterator[dict[str, Any]]:
+    def _paged(
+        self, path: str, size_key: str, **params: Any
+    ) -> Iterator[dict[str, Any]]:
         page = 1
         while True:
             batch = _call(
                 f"GET {path}",
-                lambda: self.api.client.GET(path, params={**params, size_key: PAGE, "page": page}),
+                lambda: self.api.client.GET(
+                    path, params={**params, size_key: PAGE, "page": page}
+                ),
             )
             yield from batch
             if len(batch) < PAGE:
@@ -103,32 +110,51 @@ class GrafanaEngine:
 
         found: list[Resource] = []
         for team in self._teams():
-            found.append(Resource(rid("team", team["name"]), {"name": team["name"], "email": team.get("email", "")}))
-        folders = [f for f in self._paged("/folders", "limit") if f["uid"].startswith(FOLDER_PREFIX)]
+            found.append(
+                Resource(
+                    rid("team", team["name"]),
+                    {"name": team["name"], "email": team.get("email", "")},
+                )
+            )
+        folders = [
+            f
+            for f in self._paged("/folders", "limit")
+            if f["uid"].startswith(FOLDER_PREFIX)
+        ]
         for folder in folders:
             folder_id = rid("folder", folder["uid"])
-            found.append(Resource(folder_id, {"uid": folder["uid"], "title": folder["title"]}))
+            found.append(
+                Resource(folder_id, {"uid": folder["uid"], "title": folder["title"]})
+            )
             items = _call(
                 "folder permissions",
-                lambda uid=folder["uid"]: self.api.folder.get_folder_permissions(uid),
+                partial(self.api.folder.get_folder_permissions, folder["uid"]),
             )
             teams = {
-                item["team"]: PERMISSION_NAMES.get(item["permission"], str(item["permission"]))
+                item["team"]: PERMISSION_NAMES.get(
+                    item["permission"], str(item["permission"])
+                )
                 for item in items
                 if item.get("teamId")
             }
             perm_id = ResourceId("dashboards", "folder_permission", folder_id.key)
-            found.append(Resource(perm_id, {"folder": folder["uid"], "teams": teams}, parent=folder_id))
+            found.append(
+                Resource(
+                    perm_id, {"folder": folder["uid"], "teams": teams}, parent=folder_id
+                )
+            )
         for hit in self._paged("/search", "limit", type="dash-db", tag=TAG):
             stored = _call(
-                "get dashboard", lambda uid=hit["uid"]: self.api.dashboard.get_dashboard(uid)
+                "get dashboard", partial(self.api.dashboard.get_dashboard, hit["uid"])
             )
             model = describe(stored["dashboard"], stored["meta"].get("folderUid"))
             found.append(Resource(rid("dashboard", hit["uid"]), model))
         # Tenants and parents come from the desired side, where they match.
         want = {r.id: r for r in desired.layer("dashboards")}
         return [
-            Resource(r.id, r.attrs, want[r.id].tenant, want[r.id].parent) if r.id in want else r
+            Resource(r.id, r.attrs, want[r.id].tenant, want[r.id].parent)
+            if r.id in want
+            else r
             for r in found
         ]
 
@@ -142,7 +168,9 @@ class GrafanaEngine:
         for done, change in enumerate(changes):
             progress(f"grafana:{change.id.kind}", done, len(changes))
             self._apply_one(change)
-            log.info("grafana %s %s %s", change.action.value, change.id.kind, change.id.key)
+            log.info(
+                "grafana %s %s %s", change.action.value, change.id.kind, change.id.key
+            )
         progress("grafana", len(changes), len(changes))
         return None
 
@@ -152,24 +180,39 @@ class GrafanaEngine:
         before: Mapping[str, Any] = change.before or {}
         if kind == "team":
             if action is Action.CREATE:
-                result = _call("create team", lambda: self.api.teams.add_team(dict(after)))
+                result = _call(
+                    "create team", lambda: self.api.teams.add_team(dict(after))
+                )
                 self._team_ids[after["name"]] = result["teamId"]
             elif action is Action.UPDATE:
                 team_id = self._team_ids[before["name"]]
-                _call("update team", lambda: self.api.teams.update_team(team_id, dict(after)))
+                _call(
+                    "update team",
+                    lambda: self.api.teams.update_team(team_id, dict(after)),
+                )
             else:
                 team_id = self._team_ids[before["name"]]
                 _call("delete team", lambda: self.api.teams.delete_team(team_id))
         elif kind == "folder":
             if action is Action.CREATE:
-                _call("create folder", lambda: self.api.folder.create_folder(after["title"], uid=after["uid"]))
+                _call(
+                    "create folder",
+                    lambda: self.api.folder.create_folder(
+                        after["title"], uid=after["uid"]
+                    ),
+                )
             elif action is Action.UPDATE:
                 _call(
                     "update folder",
-                    lambda: self.api.folder.update_folder(after["uid"], title=after["title"], overwrite=True),
+                    lambda: self.api.folder.update_folder(
+                        after["uid"], title=after["title"], overwrite=True
+                    ),
                 )
             else:
-                _call("delete folder", lambda: self.api.folder.delete_folder(before["uid"]))
+                _call(
+                    "delete folder",
+                    lambda: self.api.folder.delete_folder(before["uid"]),
+                )
         elif kind == "folder_permission":
             if action is Action.DELETE:
                 return  # the folder goes with it, or keeps Grafana's defaults
@@ -179,11 +222,16 @@ class GrafanaEngine:
             ]
             _call(
                 "set folder permissions",
-                lambda: self.api.folder.update_folder_permissions(after["folder"], {"items": items}),
+                lambda: self.api.folder.update_folder_permissions(
+                    after["folder"], {"items": items}
+                ),
             )
         elif kind == "dashboard":
             if action is Action.DELETE:
-                _call("delete dashboard", lambda: self.api.dashboard.delete_dashboard(before["uid"]))
+                _call(
+                    "delete dashboard",
+                    lambda: self.api.dashboard.delete_dashboard(before["uid"]),
+                )
                 return
             model = build(after, self.timezone)
             _call(

@@ -56,15 +56,21 @@ def up(
         selected.set_config("citycloud:spec", auto.ConfigValue(str(spec)))
         if divisions:
             selected.set_all_config(
-                {"citycloud:divisions": auto.ConfigValue(str([str(d) for d in divisions]))}
+                {
+                    "citycloud:divisions": auto.ConfigValue(
+                        str([str(d) for d in divisions])
+                    )
+                }
             )
         if cloud:
             selected.set_config("openstack:cloud", auto.ConfigValue(cloud))
         result = selected.up(on_output=on_output or (lambda line: log.info("%s", line)))
     except auto.ConcurrentUpdateError as exc:
-        raise TransientError("pulumi", f"stack {stack} is being updated: {exc}") from exc
+        raise TransientError(
+            "pulumi", f"stack {stack} is being updated: {exc}"
+        ) from exc
     except auto.CommandError as exc:
         raise PermanentError("pulumi", f"pulumi up failed on {stack}: {exc}") from exc
-    counts = dict(result.summary.resource_changes or {})
+    counts = {str(k): v for k, v in (result.summary.resource_changes or {}).items()}
     log.info("pulumi up on %s: %s %s", stack, result.summary.result, counts)
     return PulumiSummary(str(result.summary.result), counts)
