@@ -15,6 +15,8 @@ import click
 from citycloud import cli_common
 from citycloud import cli_kubernetes  # noqa: F401
 from citycloud import cli_keycloak  # noqa: F401
+from citycloud import cli_scheduler  # noqa: F401
+from citycloud import cli_hosts  # noqa: F401
 from citycloud import cli_grafana  # noqa: F401
 
 # Each area registers its options and commands on import, before the commands

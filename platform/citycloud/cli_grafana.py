@@ -11,12 +11,19 @@ from citycloud.cli_common import engine_option
 from citycloud.desired.artifacts import RENDERERS
 from citycloud.spec.tree import Spec
 
-try:  # dashboards are rendered to JSON where grafana-foundation-sdk is installed
-    from citycloud.adapters.grafana.dashboards import render_dashboards
 
-    RENDERERS["dashboards"] = render_dashboards
-except ImportError:  # the core install: plan works, dashboards JSON is skipped
-    pass
+
+def _render_dashboards(desired: Any, spec: Spec) -> dict[str, str]:
+    """Dashboards as Grafana JSON, where grafana-foundation-sdk is installed;
+    on the core install the plan still works and this artifact is skipped."""
+    try:
+        from citycloud.adapters.grafana.dashboards import render_dashboards
+    except ImportError:
+        return {}
+    return render_dashboards(desired, spec)
+
+
+RENDERERS["dashboards"] = _render_dashboards
 
 
 @engine_option(

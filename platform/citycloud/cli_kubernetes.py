@@ -10,18 +10,23 @@ changed; without it such a conflict stops the apply and names the fields.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from citycloud.adapters.kubernetes import KubeClient, KubernetesEngine, connect
 from citycloud.cli_common import engine_option, plain_option
 from citycloud.spec.tree import Spec
+
+if TYPE_CHECKING:
+    from citycloud.adapters.kubernetes import KubernetesEngine
 
 
 def _engine(
     spec: Spec, kubeconfig: str | None, context: str | None, params: dict[str, Any]
 ) -> KubernetesEngine:
+    # The kubernetes client is an optional install: import it only when used.
+    from citycloud.adapters.kubernetes import KubeClient, KubernetesEngine, connect
+
     client = KubeClient(connect(kubeconfig, context))
     # apply_plan checks the plan's safety with the person's flags before any
     # engine runs, so the engine does not check again (policy=None).

@@ -1,0 +1,258 @@
+"""``citycloud schedule SPEC``: place the spec's VM workloads on compute hosts.
+
+Hosts and workloads come from the spec; with ``--cloud`` the hosts' live sizes
+and usage come from Placement, servers that already exist are left alone, and
+each placed workload's server is created on its chosen host and checked to
+run there. ``--prometheus`` feeds the load-aware rules; without it (or when it
+cannot be reached) hosts are judged from their allocations and the output
+says so. ``--shadow`` decides and reports only, whatever the other options.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from citycloud.cli_common import add_command, console, guarded, out
+from citycloud.i18n import register, t
+from citycloud.scheduler import (
+    JsonLinesRecorder,
+    MetricsSnapshot,
+    Scheduler,
+    ScheduleResult,
+    Workload,
+)
+from citycloud.scheduler.inputs import hosts_from_spec, workloads_from_spec
+from citycloud.scheduler.model import Allocation, Host
+from citycloud.scheduler.recorder import DecisionRecorder
+
+log = logging.getLogger(__name__)
+
+register(
+    {
+        "scheduler.placed": {
+            "zh": "{workload} → {host}",
+            "en": "{workload} -> {host}",
+        },
+        "scheduler.unplaced": {
+            "zh": "{workload}：无可用主机（{reason}）",
+            "en": "{workload}: no host ({reason})",
+        },
+        "scheduler.summary": {
+            "zh": "共 {total} 个工作负载：已放置 {placed}，未放置 {unplaced}，"
+            "被挤占 {displaced}。",
+            "en": "{total} workloads: {placed} placed, {unplaced} unplaced, "
+            "{displaced} displaced.",
+        },
+        "scheduler.shadow": {
+            "zh": "影子模式：仅报告决策，未做任何变更。",
+            "en": "Shadow mode: decisions reported, nothing changed.",
+        },
+        "scheduler.stale": {
+            "zh": "注意：{note}",
+            "en": "Note: {note}",
+        },
+        "scheduler.existing": {
+            "zh": "已在运行、跳过：{count} 个服务器。",
+            "en": "Already running, skipped: {count} server(s).",
+        },
+        "scheduler.bound": {
+            "zh": "已创建 {server} 于 {host}（实际主机 {actual}，状态 {status}）",
+            "en": "Created {server} on {host} (runs on {actual}, status {status})",
+        },
+        "scheduler.unverified": {
+            "zh": "{count} 个服务器未运行在所选主机上。",
+            "en": "{count} server(s) do not run on their chosen host.",
+        },
+    }
+)
+
+
+def _say(text: str) -> None:
+    out.print(text, markup=False, highlight=False)
+
+
+class _Fanout:
+    """Sends each decision record to several recorders."""
+
+    def __init__(self, recorders: Iterable[DecisionRecorder]) -> None:
+        self.recorders = list(recorders)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        for recorder in self.recorders:
+            recorder.record(entry)
+
+
+class AuditRecorder:
+    """Puts each decision in the audit ledger (append-only, verifiable)."""
+
+    def __init__(self, ledger: Any, actor: str) -> None:
+        self.ledger = ledger
+        self.actor = actor
+
+    def record(self, entry: dict[str, Any]) -> None:
+        good = entry.get("outcome") == "placed" or entry.get("verified") is True
+        self.ledger.append(
+            str(entry.get("kind") or "scheduler.decision"),
+            actor=self.actor,
+            tenant=entry.get("tenant"),
+            target=entry.get("workload"),
+            action="shadow" if entry.get("shadow") else "place",
+            outcome="ok" if good else "failed",
+            detail=entry,
+        )
+
+
+def _live(
+    cloud: str, spec_hosts: list[Host], workloads: list[Workload]
+) -> tuple[Any, list[Host], list[Allocation], list[Workload], int]:
+    from citycloud.adapters.openstack.engine import connect
+    from citycloud.scheduler.binding import merge_hosts, read_placement
+
+    conn = connect(cloud)
+    live_hosts, usage = read_placement(conn)
+    existing = {s.name for s in conn.compute.servers(all_projects=True)}
+    todo = [w for w in workloads if w.extra.get("name") not in existing]
+    return (
+        conn,
+        merge_hosts(spec_hosts, live_hosts),
+        usage,
+        todo,
+        len(workloads) - len(todo),
+    )
+
+
+def _print(result: ScheduleResult, verbose: bool) -> None:
+    if result.metrics_note:
+        console.print(t("scheduler.stale", note=result.metrics_note), style="yellow")
+    for decision in result.decisions:
+        key = decision.workload.key
+        if decision.host is not None:
+            _say(t("scheduler.placed", workload=key, host=decision.host))
+        else:
+            _say(t("scheduler.unplaced", workload=key, reason=decision.reason))
+        if verbose:
+            _say(decision.explain())
+    _say(
+        t(
+            "scheduler.summary",
+            total=len(result.placements) + len(result.unplaced),
+            placed=len(result.placements),
+            unplaced=len(result.unplaced),
+            displaced=len(result.displaced),
+        )
+    )
+
+
+@click.command("schedule")
+@click.argument("spec", type=click.Path(exists=True))
+@click.option(
+    "--prometheus",
+    "prometheus_url",
+    envvar="CITYCLOUD_PROMETHEUS_URL",
+    default=None,
+    help="Prometheus base URL for the load-aware rules.",
+)
+@click.option(
+    "--cloud",
+    envvar="CITYCLOUD_CLOUD",
+    default=None,
+    help="Cloud name in clouds.yaml: read hosts live and create servers.",
+)
+@click.option("--shadow", is_flag=True, help="Decide and report only; change nothing.")
+@click.option("--tenant", "tenants", multiple=True, help="Only these tenants (slugs).")
+@click.option(
+    "--record",
+    "record_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Append every decision to this JSON-lines file.",
+)
+@click.option(
+    "--audit",
+    "audit_state",
+    default=None,
+    metavar="STATE_URL",
+    help="Also record every decision in this state store's audit ledger.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the whole run as JSON.")
+@click.option("--explain", is_flag=True, help="Print each decision's reasons.")
+@guarded
+def schedule(
+    spec: str,
+    prometheus_url: str | None,
+    cloud: str | None,
+    shadow: bool,
+    tenants: tuple[str, ...],
+    record_path: Path | None,
+    audit_state: str | None,
+    as_json: bool,
+    explain: bool,
+) -> None:
+    """Place the spec's VM workloads on compute hosts."""
+    from citycloud.spec import load_spec
+
+    loaded = load_spec(spec)
+    hosts = hosts_from_spec(loaded)
+    workloads = workloads_from_spec(loaded, tenants or None)
+    allocations: list[Allocation] = []
+    conn = None
+    if cloud:
+        conn, hosts, allocations, workloads, skipped = _live(cloud, hosts, workloads)
+        if skipped:
+            console.print(t("scheduler.existing", count=skipped))
+    snapshot = MetricsSnapshot.empty("no --prometheus given")
+    if prometheus_url:
+        from citycloud.scheduler.prometheus import PrometheusSource
+
+        snapshot = PrometheusSource(prometheus_url).snapshot()
+    recorders: list[DecisionRecorder] = []
+    if record_path is not None:
+        recorders.append(JsonLinesRecorder(record_path))
+    if audit_state:
+        from citycloud.apply import current_actor
+        from citycloud.store import StateStore
+        from citycloud.store.audit import open_ledger
+
+        recorders.append(
+            AuditRecorder(open_ledger(StateStore(audit_state)), current_actor())
+        )
+    scheduler = Scheduler(
+        shadow=shadow, recorder=_Fanout(recorders) if recorders else None
+    )
+    result = scheduler.schedule(hosts, workloads, allocations, snapshot)
+    if as_json:
+        _say(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print(result, explain)
+    if shadow:
+        console.print(t("scheduler.shadow"), style="cyan")
+        return
+    if conn is not None:
+        from citycloud.scheduler.binding import OpenStackBinder, bind_placements
+
+        bindings = bind_placements(result, OpenStackBinder(conn))
+        for b in bindings:
+            _say(
+                t(
+                    "scheduler.bound",
+                    server=b.server_name,
+                    host=b.host,
+                    actual=b.actual_host,
+                    status=b.status,
+                )
+            )
+            for recorder in recorders:
+                recorder.record(b.to_dict())
+        wrong = [b for b in bindings if not b.verified]
+        if wrong:
+            console.print(t("scheduler.unverified", count=len(wrong)), style="red")
+            raise SystemExit(1)
+
+
+add_command(schedule)
