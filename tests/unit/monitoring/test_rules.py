@@ -98,3 +98,13 @@ def test_monitoring_folder_is_current(rendered: Path) -> None:
             assert kept.read_text(encoding="utf-8") == path.read_text(
                 encoding="utf-8"
             ), f"{kept} is stale: run scripts/render-monitoring"
+
+
+def test_every_rule_file_is_loaded_by_a_unit_test() -> None:
+    loaded = set()
+    for test in (MONITORING / "tests").glob("*.test.yml"):
+        for line in test.read_text(encoding="utf-8").splitlines():
+            if line.strip().startswith("- ../rules/"):
+                loaded.add(line.strip()[len("- ../") :])
+    rules = {f"rules/{p.name}" for p in (MONITORING / "rules").glob("*.yml")}
+    assert rules <= loaded, f"no promtool test loads {sorted(rules - loaded)}"
