@@ -14,6 +14,8 @@ import click
 
 from citycloud import cli_common
 from citycloud import cli_kubernetes  # noqa: F401
+from citycloud import cli_portal  # noqa: F401
+from citycloud import cli_audit  # noqa: F401
 from citycloud import cli_keycloak  # noqa: F401
 from citycloud import cli_scheduler  # noqa: F401
 from citycloud import cli_hosts  # noqa: F401
@@ -39,6 +41,7 @@ from citycloud.desired import LAYERS
 from citycloud.i18n import register, t, use
 from citycloud.plan import SafetyPolicy, render_json, render_text
 from citycloud.store import StateStore
+from citycloud.store.secrets import install_log_redaction
 
 register(
     {
@@ -116,6 +119,7 @@ def main(lang: str, verbose: int) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    install_log_redaction()  # every secret this process reads stays out of its logs
 
 
 def _workspace(spec_path: str, params: dict[str, Any], progress: Any) -> Workspace:

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.pg import drop_database
+
 REPO = Path(__file__).resolve().parents[2]
 # A first start installs Debian's packages (a few minutes on a fresh machine).
 START_TIMEOUT_S = 1800
@@ -94,11 +96,4 @@ def postgres_url() -> Iterator[str]:
 
     yield cluster_url.set(database=database).render_as_string(hide_password=False)
 
-    engine = sa.create_engine(cluster_url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(
-                sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            )
-    finally:
-        engine.dispose()
+    drop_database(cluster_url.render_as_string(hide_password=False), database)

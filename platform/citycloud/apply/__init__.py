@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from citycloud import metrics as platform_metrics
 from citycloud.apply.engine import Engine, Progress, no_progress
 from citycloud.desired import LAYERS, DesiredState, build_desired
 from citycloud.desired.artifacts import render_all
@@ -18,6 +19,7 @@ from citycloud.errors import CityCloudError
 from citycloud.plan import Plan, SafetyPolicy, check_safety, make_plan
 from citycloud.plan.access import access_note
 from citycloud.spec.tree import Spec
+from citycloud.store.audit import open_ledger, record_apply
 from citycloud.store.state import StateStore
 
 __all__ = [
@@ -147,12 +149,31 @@ def apply_plan(
         progress("record", 1, 1)
     except CityCloudError as exc:
         ws.store.finish_apply(apply_id, "failed", str(exc))
+        _audit(ws, apply_id, plan, actor, "failed", str(exc))
         raise
     except Exception as exc:
         ws.store.finish_apply(apply_id, "failed", f"{type(exc).__name__}: {exc}")
+        _audit(ws, apply_id, plan, actor, "failed", type(exc).__name__)
         raise
     ws.store.finish_apply(apply_id, "succeeded")
+    _audit(ws, apply_id, plan, actor, "succeeded")
     return ApplyResult(apply_id, plan, "succeeded")
+
+
+def _audit(
+    ws: Workspace,
+    apply_id: str,
+    plan: Plan,
+    actor: str,
+    status: str,
+    error: str | None = None,
+) -> None:
+    """Every change of the plan goes to the audit ledger, naming the plan."""
+    platform_metrics.observe_applied_plan(plan, status)
+    ledger = open_ledger(ws.store)
+    record_apply(
+        ledger, apply_id=apply_id, plan=plan, actor=actor, status=status, error=error
+    )
 
 
 def write_artifacts(ws: Workspace, out_dir: Path) -> list[Path]:

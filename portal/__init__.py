@@ -1,0 +1,1 @@
+"""The unified cloud portal (Streamlit). ``app.py`` is the entry; see docs/portal.md."""
