@@ -136,6 +136,23 @@ def guarded(func: F) -> F:
         except CityCloudError as exc:
             platform_metrics.count_error("cli", platform_metrics.error_kind(exc))
             sys.exit(report(exc))
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            console.print(t("error.plan", message="interrupted (Ctrl-C)"), style="red")
+            sys.exit(130)
+        except Exception as exc:
+            # A bug or an input nobody foresaw: still a message, not a traceback.
+            logging.getLogger("citycloud").debug("unexpected error", exc_info=True)
+            console.print(
+                t(
+                    "error.plan",
+                    message=f"{type(exc).__name__}: {exc} (-vv shows details)",
+                ),
+                markup=False,
+                style="red",
+            )
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
 

@@ -75,7 +75,9 @@ def make_workspace(
     desired = build_desired(
         spec,
         chosen,
-        progress=lambda layer: progress(f"desired:{layer}", chosen.index(layer), len(chosen)),
+        progress=lambda layer: progress(
+            f"desired:{layer}", chosen.index(layer), len(chosen)
+        ),
     )
     return Workspace(spec, desired, store, table, chosen)
 
@@ -154,6 +156,12 @@ def apply_plan(
     except Exception as exc:
         ws.store.finish_apply(apply_id, "failed", f"{type(exc).__name__}: {exc}")
         _audit(ws, apply_id, plan, actor, "failed", type(exc).__name__)
+        raise
+    except KeyboardInterrupt:
+        # Ctrl-C: what ran is recorded change by change; the record must not
+        # stay "running" for ever.
+        ws.store.finish_apply(apply_id, "interrupted", "interrupted by the user")
+        _audit(ws, apply_id, plan, actor, "interrupted", "KeyboardInterrupt")
         raise
     ws.store.finish_apply(apply_id, "succeeded")
     _audit(ws, apply_id, plan, actor, "succeeded")

@@ -9,4 +9,11 @@ from citycloud.spec.naming import (
     transliterate,
 )
 
-__all__ = ["fit_label", "is_slug", "org_slug", "short_hash", "slug_for", "transliterate"]
+__all__ = [
+    "fit_label",
+    "is_slug",
+    "org_slug",
+    "short_hash",
+    "slug_for",
+    "transliterate",
+]

@@ -19,6 +19,7 @@ from citycloud.errors import Problem, SpecError
 from citycloud.spec.checks import run_checks
 from citycloud.spec.loading import (
     DivisionRow,
+    Path_,
     SourceMap,
     dotted,
     read_divisions,
@@ -53,8 +54,17 @@ def _validation_problems(exc: ValidationError, sources: SourceMap) -> list[Probl
             message = "unknown field (check its spelling and indentation)"
         elif error["type"] == "missing":
             message = "required field is missing"
-        elif "input" in error and not isinstance(error["input"], dict | list):
-            message = f"{message} (got {error['input']!r})"
+        else:
+            if error["type"] == "value_error":
+                # our own validators' words, without pydantic's "Value error, "
+                message = str(error.get("ctx", {}).get("error", message))
+            shown = repr(error.get("input"))
+            if (
+                "input" in error
+                and not isinstance(error["input"], dict | list | tuple)
+                and (shown not in message)
+            ):
+                message = f"{message} (got {shown})"
         file, line = sources.locate(loc)
         problems.append(Problem(file, line, dotted(loc), message))
     return problems
@@ -154,19 +164,26 @@ def parse_spec(
     origin: OrgOrigin = {}
     problems: list[Problem] = []
     orgs: dict[str, Organisation] = {}
-    imports: list[tuple[Path, set[Tier]]] = []
+    # each CSV with the place in the spec that imports it (none for --divisions)
+    imports: list[tuple[Path, set[Tier], Path_ | None]] = []
     for i, item in enumerate(document.divisions):
         file, _line = sources.locate(("divisions", i))
         here = (
             Path(file).parent if file != sources.default_file else (base_dir or Path())
         )
-        imports.append((here / item.csv, set(item.levels)))
-    imports.extend((Path(d), set(Tier)) for d in divisions)
-    for csv_path, levels in imports:
+        imports.append((here / item.csv, set(item.levels), ("divisions", i, "csv")))
+    imports.extend((Path(d), set(Tier), None) for d in divisions)
+    for csv_path, levels, declared in imports:
         try:
             rows = read_divisions(csv_path)
         except SpecError as exc:
-            problems.extend(exc.problems)
+            for problem in exc.problems:
+                if problem.line is None and declared is not None:
+                    # the file as a whole is wrong: point at the line naming it
+                    problem = sources.problem(
+                        declared, f"{csv_path}: {problem.message}"
+                    )
+                problems.append(problem)
             continue
         found, bad = _division_orgs(rows, levels, origin)
         problems.extend(bad)

@@ -193,15 +193,17 @@ def check_tenants(spec: Spec) -> Iterator[Problem]:
                 f"which is {owner.level.value}",
             )
         for j, rule in enumerate(tenant.security):
+            # Any remote that is not wholly private (0.0.0.0/0, but also
+            # 0.0.0.0/1 and 128.0.0.0/1 together) opens the port to the internet.
             if (
                 rule.direction == "ingress"
-                and rule.remote.prefixlen == 0
+                and not rule.remote.is_private
                 and not rule.public
             ):
                 yield src.problem(
                     (*here, "security", j, "remote"),
-                    "ingress from 0.0.0.0/0 needs public: true (a declared public "
-                    "port) or a narrower remote",
+                    f"ingress from {rule.remote}, which is not a private range, needs "
+                    "public: true (a declared public port) or a private remote",
                 )
         for h, name in enumerate(tenant.hosts):
             if name not in hosts:

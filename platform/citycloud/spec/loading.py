@@ -8,6 +8,7 @@ place a person has to edit. Nothing below this module reads YAML.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,9 +66,39 @@ def dotted(path: Path_) -> str:
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# Aliases may repeat what an anchor holds, but not without bound: a few lines
+# of nested aliases ("billion laughs") would otherwise expand to billions of
+# values, and an alias inside its own anchor to infinitely many.
+MAX_ALIAS_EXPANSION = 100_000
+_KEY_TAGS = ("tag:yaml.org,2002:str", "tag:yaml.org,2002:merge")
+
+
+def _node_graph(root: yaml.Node) -> tuple[int, yaml.Node | None]:
+    """How many distinct nodes ``root`` holds (an alias adds none), and a node
+    that contains itself through an alias, if any (a depth-first walk that
+    notes which nodes are still open on the current path)."""
+    done: dict[int, bool] = {}  # False while open on the current path
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, leaving = stack.pop()
+        if leaving:
+            done[id(node)] = True
+            continue
+        if id(node) in done:
+            if not done[id(node)]:
+                return len(done), node
+            continue
+        done[id(node)] = False
+        stack.append((node, True))
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((child, False) for pair in node.value for child in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, False) for child in node.value)
+    return len(done), None
+
+
 def _record_lines(
-    node: yaml.Node,
-    path: Path_,
+    root: yaml.Node,
     file: str,
     lines: dict[Path_, tuple[str, int]],
     problems: list[Problem],
@@ -76,28 +107,78 @@ def _record_lines(
 
     The values themselves come from the safe loader; this walk only locates
     them, following the same keys and indices. It also catches a key written
-    twice in one mapping, which YAML loaders otherwise resolve silently.
+    twice in one mapping (which YAML loaders otherwise resolve silently), a key
+    that is not text, and aliases that expand without bound. The walk keeps
+    its own stack, so deep nesting cannot exhaust Python's.
     """
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            line = key_node.start_mark.line + 1
-            if (*path, key) in lines:
-                first = lines[(*path, key)][1]
-                problems.append(
-                    Problem(
-                        file,
-                        line,
-                        dotted((*path, key)),
-                        f"key repeated (first at line {first})",
-                    )
+    distinct, looped = _node_graph(root)
+    if looped is not None:
+        problems.append(
+            Problem(
+                file,
+                looped.start_mark.line + 1,
+                "(top)",
+                "an alias refers to the anchor it is inside of (the value would never end)",
+            )
+        )
+        return
+    budget = distinct + MAX_ALIAS_EXPANSION
+    stack: list[tuple[yaml.Node, Path_]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        budget -= 1
+        if budget < 0:
+            problems.append(
+                Problem(
+                    file,
+                    node.start_mark.line + 1,
+                    dotted(path),
+                    f"aliases expand to more than {MAX_ALIAS_EXPANSION} values "
+                    "(aliases of aliases of aliases...)",
                 )
-            lines[(*path, key)] = (file, line)
-            _record_lines(value_node, (*path, key), file, lines, problems)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            lines[(*path, index)] = (file, item.start_mark.line + 1)
-            _record_lines(item, (*path, index), file, lines, problems)
+            )
+            return
+        children: list[tuple[yaml.Node, Path_]] = []
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                line = key_node.start_mark.line + 1
+                if (
+                    not isinstance(key_node, yaml.ScalarNode)
+                    or key_node.tag not in _KEY_TAGS
+                ):
+                    shown = (
+                        key_node.value
+                        if isinstance(key_node, yaml.ScalarNode)
+                        else "..."
+                    )
+                    problems.append(
+                        Problem(
+                            file,
+                            line,
+                            dotted(path),
+                            f"key {shown!r} is not text: field names are words "
+                            "(quote a key that reads as a number, true/false or null)",
+                        )
+                    )
+                    continue
+                key = str(key_node.value)
+                if (*path, key) in lines:
+                    first = lines[(*path, key)][1]
+                    problems.append(
+                        Problem(
+                            file,
+                            line,
+                            dotted((*path, key)),
+                            f"key repeated (first at line {first})",
+                        )
+                    )
+                lines[(*path, key)] = (file, line)
+                children.append((value_node, (*path, key)))
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                lines[(*path, index)] = (file, item.start_mark.line + 1)
+                children.append((item, (*path, index)))
+        stack.extend(reversed(children))
 
 
 def spec_files(path: Path) -> list[Path]:
@@ -105,41 +186,90 @@ def spec_files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     if path.is_dir():
+        # Hidden files and folders (editor backups, Kubernetes ConfigMap
+        # "..data" links) are not part of the spec.
         files = sorted(
-            p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+            p
+            for p in path.rglob("*")
+            if p.suffix in (".yaml", ".yml")
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
         if files:
             return files
         raise SpecError([Problem(str(path), None, "(top)", "no .yaml files in folder")])
+    if path.exists():
+        raise SpecError(
+            [Problem(str(path), None, "(top)", "not a regular file or a folder")]
+        )
     raise SpecError([Problem(str(path), None, "(top)", "no such file or folder")])
 
 
-def _read_yaml(file: Path) -> tuple[Any, dict[Path_, tuple[str, int]]]:
+def read_text(file: Path, field: str = "(top)") -> str:
+    """The text of a UTF-8 file (a leading byte order mark is dropped). A file
+    that cannot be read, or is not UTF-8, is a problem naming the line."""
+    if file.exists() and not file.is_file():
+        # a folder, or a pipe or device that reading would wait on forever
+        raise SpecError([Problem(str(file), None, field, "not a regular file")])
     try:
-        text = file.read_text(encoding="utf-8")
+        data = file.read_bytes()
+    except OSError as exc:
+        raise SpecError(
+            [Problem(str(file), None, field, f"cannot read: {exc.strerror or exc}")]
+        ) from exc
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
         raise SpecError(
-            [Problem(str(file), None, "(top)", f"not UTF-8: {exc}")]
+            [
+                Problem(
+                    str(file),
+                    line,
+                    field,
+                    f"not UTF-8 (byte 0x{data[exc.start]:02x}); save the file as "
+                    "UTF-8 (GBK or UTF-16 are not read)",
+                )
+            ]
         ) from exc
-    try:
-        data = yaml.load(text, Loader=_Loader)
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line = mark.line + 1 if mark is not None else None
-        raise SpecError(
-            [Problem(str(file), line, "(top)", f"not valid YAML: {exc.problem}")]
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise SpecError(
-            [Problem(str(file), None, "(top)", f"not valid YAML: {exc}")]
-        ) from exc
+
+
+def _yaml_problem(file: Path, text: str, exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return Problem(str(file), None, "(top)", f"not valid YAML: {exc}")
+    what = getattr(exc, "problem", None) or str(exc)
+    source = text.splitlines()[mark.line] if mark.line < len(text.splitlines()) else ""
+    if "\t" in source[: mark.column + 1]:
+        what += "; a tab cannot indent YAML, use spaces"
+    return Problem(
+        str(file),
+        mark.line + 1,
+        "(top)",
+        f"not valid YAML: {what} (column {mark.column + 1})",
+    )
+
+
+def _read_yaml(file: Path) -> tuple[Any, dict[Path_, tuple[str, int]]]:
+    """The plain data of one YAML file and the line of each of its values.
+
+    The file is composed once; its nodes are located and checked before any
+    value is built from them."""
+    text = read_text(file)
     lines: dict[Path_, tuple[str, int]] = {}
     problems: list[Problem] = []
-    if node is not None:
-        _record_lines(node, (), str(file), lines, problems)
-    if problems:
-        raise SpecError(problems)
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _record_lines(node, str(file), lines, problems)
+        if problems:
+            raise SpecError(problems)
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        raise SpecError([_yaml_problem(file, text, exc)]) from exc
+    finally:
+        loader.dispose()
     return data, lines
 
 
@@ -232,43 +362,71 @@ def read_divisions(file: Path) -> list[DivisionRow]:
 
     Errors name the CSV line; a UTF-8 byte order mark (as Excel writes) is fine.
     """
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise SpecError(
-            [Problem(str(file), None, "csv", f"cannot read: {exc}")]
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise SpecError([Problem(str(file), None, "csv", f"not UTF-8: {exc}")]) from exc
-    reader = csv.DictReader(text.splitlines())
-    missing = [c for c in DIVISION_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise SpecError(
-            [
-                Problem(
-                    str(file), 1, "header", f"missing column(s): {', '.join(missing)}"
-                )
-            ]
-        )
-    rows: list[DivisionRow] = []
+    text = read_text(file, "csv")
+    # strict: an unclosed quote is an error, not the rest of the file in one field
+    reader = csv.reader(
+        io.StringIO(text, newline=""), strict=True, skipinitialspace=True
+    )
     problems: list[Problem] = []
-    for line, raw in enumerate(reader, start=2):
-        code = (raw.get("code") or "").strip()
-        name = (raw.get("name") or "").strip()
-        parent = (raw.get("parent_code") or "").strip() or None
-        level = (raw.get("level") or "").strip()
-        if not code.isdigit():
-            problems.append(Problem(str(file), line, "code", f"not a code: {code!r}"))
-            continue
-        if not name:
-            problems.append(Problem(str(file), line, "name", "empty"))
-            continue
-        if parent is not None and not parent.isdigit():
-            problems.append(
-                Problem(str(file), line, "parent_code", f"not a code: {parent!r}")
+    rows: list[DivisionRow] = []
+    try:
+        header = [column.strip() for column in next(reader, [])]
+        missing = [c for c in DIVISION_COLUMNS if c not in header]
+        twice = sorted({c for c in header if c and header.count(c) > 1})
+        header_problems = [
+            Problem(str(file), 1, "header", message)
+            for wrong, message in (
+                (missing, f"missing column(s): {', '.join(missing)}"),
+                (twice, f"column(s) named twice: {', '.join(twice)}"),
             )
-            continue
-        rows.append(DivisionRow(code, name, parent, level, str(file), line))
+            if wrong
+        ]
+        if header_problems:
+            raise SpecError(header_problems)
+        where = {c: header.index(c) for c in DIVISION_COLUMNS}
+        start = reader.line_num + 1
+        for record in reader:
+            # a quoted name may span lines: the record's first line
+            line, start = start, reader.line_num + 1
+            if not any(field.strip() for field in record):
+                continue  # a blank line
+            if len(record) != len(header):
+                problems.append(
+                    Problem(
+                        str(file),
+                        line,
+                        "row",
+                        f"{len(record)} fields but the header has {len(header)} "
+                        "(quote a name that contains a comma)",
+                    )
+                )
+                continue
+            code, name, parent_code, level = (
+                record[where[c]].strip() for c in DIVISION_COLUMNS
+            )
+            parent = parent_code or None
+            if not _is_code(code):
+                problems.append(
+                    Problem(str(file), line, "code", f"not a code: {code!r}")
+                )
+                continue
+            if not name:
+                problems.append(Problem(str(file), line, "name", "empty"))
+                continue
+            if parent is not None and not _is_code(parent):
+                problems.append(
+                    Problem(str(file), line, "parent_code", f"not a code: {parent!r}")
+                )
+                continue
+            rows.append(DivisionRow(code, name, parent, level, str(file), line))
+    except csv.Error as exc:
+        problems.append(
+            Problem(str(file), reader.line_num, "csv", f"not valid CSV: {exc}")
+        )
     if problems:
         raise SpecError(problems)
     return rows
+
+
+def _is_code(text: str) -> bool:
+    return text.isascii() and text.isdigit()

@@ -232,13 +232,25 @@ def test_organisation_tree_errors(tmp_path: Path, org: str, expected: str) -> No
     assert "city.yaml:" in str(caught.value)
 
 
-def test_security_rule_open_to_the_world_must_be_public(tmp_path: Path) -> None:
-    extra = Q.format(i=1, c=1) + "    security:\n      - {protocol: tcp, ports: '22'}\n"
-    found = problems({"t.yaml": "tenants:\n" + tenant("a", extra=extra)}, tmp_path)
-    assert any(
-        "tenants[0].security[0].remote: ingress from 0.0.0.0/0 needs public: true" in p
-        for p in found
+@pytest.mark.parametrize(
+    "remotes",
+    [
+        pytest.param(["0.0.0.0/0"], id="world"),
+        pytest.param(["0.0.0.0/1", "128.0.0.0/1"], id="world-in-two-halves"),
+        pytest.param(["8.8.8.0/24"], id="public-range"),
+    ],
+)
+def test_security_rule_open_to_the_internet_must_be_public(
+    tmp_path: Path, remotes: list[str]
+) -> None:
+    rules = "".join(
+        f"      - {{protocol: tcp, ports: '22', remote: {r}}}\n" for r in remotes
     )
+    extra = Q.format(i=1, c=1) + "    security:\n" + rules
+    found = problems({"t.yaml": "tenants:\n" + tenant("a", extra=extra)}, tmp_path)
+    assert len(found) == len(remotes)
+    assert all("which is not a private range, needs public: true" in p for p in found)
+    assert "tenants[0].security[0].remote: ingress from" in found[0]
 
 
 def test_workload_references_are_checked(tmp_path: Path) -> None:

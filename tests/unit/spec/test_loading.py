@@ -150,3 +150,16 @@ def test_a_key_written_twice_is_an_error(tmp_path: Path) -> None:
     assert found.startswith(
         f"{root / 't.yaml'}:7: tenants[0].slug: key repeated (first at line 3)"
     )
+
+
+def test_hidden_files_and_folders_are_not_read(tmp_path: Path) -> None:
+    root = write(
+        tmp_path,
+        {
+            "city.yaml": CITY,
+            "tenants/a.yaml": "tenants:\n" + tenant("gis"),
+            "tenants/.a.yaml.swp.yaml": "tenants:\n" + tenant("gis"),
+            "..data/tenants.yaml": "tenants:\n" + tenant("gis"),
+        },
+    )
+    assert [t.slug for t in load_spec(root).tenants] == ["gis"]

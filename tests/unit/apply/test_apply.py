@@ -1,0 +1,61 @@
+"""Applying a plan: engines for their layers, the store for the rest, and an
+honest record however the apply ends."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from citycloud.apply import apply_plan, make_workspace, plan_workspace
+from citycloud.desired.model import DesiredState, Resource
+from citycloud.errors import TransientError
+from citycloud.plan import Plan, SafetyPolicy
+from citycloud.plan.engine import Progress
+from citycloud.spec import Spec, load_spec
+from citycloud.store import StateStore
+
+
+class Failing:
+    """An engine for the hosts layer that fails in a chosen way."""
+
+    name = "failing"
+    layers: Sequence[str] = ("hosts",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def observe(self, desired: DesiredState, spec: Spec) -> list[Resource]:
+        return []
+
+    def apply(
+        self, plan: Plan, desired: DesiredState, spec: Spec, progress: Progress
+    ) -> list[Resource] | None:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        pytest.param(
+            TransientError("ansible", "host cn-01 unreachable"),
+            "failed",
+            id="outside-error",
+        ),
+        pytest.param(KeyboardInterrupt(), "interrupted", id="ctrl-c"),
+    ],
+)
+def test_an_apply_that_stops_is_recorded_and_changes_nothing(
+    example_spec_dir: Path, tmp_path: Path, error: BaseException, status: str
+) -> None:
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    spec = load_spec(example_spec_dir)
+    ws = make_workspace(spec, store, [Failing(error)], ["hosts"])
+    plan = plan_workspace(ws)
+    with pytest.raises(type(error)):
+        apply_plan(ws, plan, SafetyPolicy())
+    (record,) = store.recent_applies()
+    assert record.status == status
+    assert store.applied(["hosts"]) == []
+    assert len(plan_workspace(ws)) == len(plan)
