@@ -11,6 +11,7 @@ apply-record and no-op re-plan times and the peak memory of the process.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import sys
@@ -37,8 +38,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tenants", type=int, default=300)
     parser.add_argument("--villages-per-township", type=int, default=13)
+    shared = Path(os.environ.get("CITYCLOUD_SHARED", ROOT.parent / "shared"))
     parser.add_argument(
-        "--divisions", default=str(ROOT.parent / "shared/data/divisions/chifeng.csv")
+        "--divisions", default=str(shared / "data/divisions/chifeng.csv")
     )
     args = parser.parse_args()
 

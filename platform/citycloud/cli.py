@@ -39,7 +39,8 @@ from citycloud.cli_common import (
 )
 from citycloud.desired import LAYERS
 from citycloud.i18n import register, t, use
-from citycloud.plan import SafetyPolicy, render_json, render_text
+from citycloud.errors import SafetyError
+from citycloud.plan import SafetyPolicy, check_safety, render_json, render_text
 from citycloud.store import StateStore
 from citycloud.store.secrets import install_log_redaction
 
@@ -58,7 +59,10 @@ register(
             "en": "Applied: {create} created, {update} changed, {delete} deleted "
             "(record {apply_id})",
         },
-        "cli.nothing": {"zh": "无需变更，未执行任何操作。", "en": "Nothing to change; nothing ran."},
+        "cli.nothing": {
+            "zh": "无需变更，未执行任何操作。",
+            "en": "Nothing to change; nothing ran.",
+        },
     }
 )
 
@@ -131,7 +135,9 @@ def _workspace(spec_path: str, params: dict[str, Any], progress: Any) -> Workspa
 
 @main.command()
 @spec_argument
-@click.option("--divisions", multiple=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--divisions", multiple=True, type=click.Path(exists=True, dir_okay=False)
+)
 @guarded
 def validate(spec: str, divisions: tuple[str, ...]) -> None:
     """Check the spec and report every problem with file, line and field."""
@@ -164,6 +170,12 @@ def plan(spec: str, as_json: bool, exit_code: bool, **params: Any) -> None:
     else:
         _print_plan(render_text(result))
         console.print(t("cli.artifacts", count=len(written), path=params["out_dir"]))
+        try:
+            check_safety(result, SafetyPolicy())
+        except SafetyError as refusal:
+            console.print(
+                t("safety.warn", message=str(refusal)), style="yellow", markup=False
+            )
     if exit_code and not result.is_empty:
         sys.exit(2)
 
@@ -171,9 +183,13 @@ def plan(spec: str, as_json: bool, exit_code: bool, **params: Any) -> None:
 @main.command()
 @spec_argument
 @with_common
-@click.option("--allow-delete", is_flag=True, help="Allow deleting tenants, volumes, groups.")
 @click.option(
-    "--allow-mass-delete", is_flag=True, help="Also allow deleting many tenants at once."
+    "--allow-delete", is_flag=True, help="Allow deleting tenants, volumes, groups."
+)
+@click.option(
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Also allow deleting many tenants at once.",
 )
 @click.option(
     "--max-delete-share",
@@ -204,7 +220,11 @@ def apply(
     if as_json:
         out.print(
             json.dumps(
-                {"apply_id": outcome.apply_id, "status": outcome.status, **result.to_dict()},
+                {
+                    "apply_id": outcome.apply_id,
+                    "status": outcome.status,
+                    **result.to_dict(),
+                },
                 ensure_ascii=False,
                 indent=2,
                 default=str,

@@ -12,7 +12,6 @@ from citycloud.desired.artifacts import RENDERERS
 from citycloud.spec.tree import Spec
 
 
-
 def _render_dashboards(desired: Any, spec: Spec) -> dict[str, str]:
     """Dashboards as Grafana JSON, where grafana-foundation-sdk is installed;
     on the core install the plan still works and this artifact is skipped."""

@@ -4,6 +4,7 @@ record. The CLI and the portal call these; nothing here prints."""
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -184,14 +185,33 @@ def _audit(
     )
 
 
+ARTIFACT_MANIFEST = ".citycloud-artifacts.json"
+
+
 def write_artifacts(ws: Workspace, out_dir: Path) -> list[Path]:
-    """Render every artifact into ``out_dir`` (files replaced atomically)."""
+    """Render every artifact into ``out_dir`` (files replaced atomically).
+
+    Files this function wrote last time and no longer renders (a removed
+    tenant's rules, say) are deleted; anything else in the folder is left.
+    """
+    rendered = render_all(ws.desired, ws.spec)
+    manifest = out_dir / ARTIFACT_MANIFEST
+    try:
+        previous = set(json.loads(manifest.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        previous = set()
     written: list[Path] = []
-    for relative, text in sorted(render_all(ws.desired, ws.spec).items()):
+    for relative, text in sorted(rendered.items()):
         target = out_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(target)
         written.append(target)
+    for relative in sorted(previous - set(rendered)):
+        stale = out_dir / relative
+        if stale.is_file() and out_dir.resolve() in stale.resolve().parents:
+            stale.unlink()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps(sorted(rendered), indent=1), encoding="utf-8")
     return written

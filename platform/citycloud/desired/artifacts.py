@@ -30,9 +30,20 @@ def renderer(name: str) -> Callable[[Renderer], Renderer]:
     return wrap
 
 
+class _NoAliases(yaml.SafeDumper):
+    """Write shared values out in full: anchors confuse people and some tools."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def to_yaml(data: Any) -> str:
-    return yaml.safe_dump(
-        data, allow_unicode=True, sort_keys=False, default_flow_style=False
+    return yaml.dump(
+        data,
+        Dumper=_NoAliases,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=False,
     )
 
 

@@ -140,8 +140,9 @@ def identity_resources(spec: Spec) -> Iterator[Resource]:
         (
             PORTAL_CLIENT,
             {
-                "name": "城市云统一门户",
-                "redirectUris": ["*"],
+                "name": "城市云平台门户（登录）",
+                # Streamlit's callback, also its post-logout return address.
+                "redirectUris": [f"{settings.portal_url.rstrip('/')}/oauth2callback"],
                 "access": None,
             },
             None,

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from citycloud.desired.kubernetes import namespace_name
 from citycloud.desired.model import Resource, ResourceId, res
 from citycloud.desired.naming import fit_label
 from citycloud.spec.models import Priority, Tenant
@@ -44,6 +45,14 @@ QUOTA_METRICS = (
     ),
     ("cores", "openstack_nova_limits_vcpus_used", "openstack_nova_limits_vcpus_max"),
     ("ram", "openstack_nova_limits_memory_used", "openstack_nova_limits_memory_max"),
+)
+
+
+# Container tenants: the ResourceQuota's resources, as (our name, Kubernetes's).
+KUBE_QUOTAS = (
+    ("cpu", "requests.cpu"),
+    ("memory", "requests.memory"),
+    ("volumes", "persistentvolumeclaims"),
 )
 
 
@@ -166,7 +175,20 @@ def tenant_rules(spec: Spec, tenant: Tenant) -> dict[str, Any]:
     }
     threshold = QUOTA_WARN[tenant.priority]
     rules: list[dict[str, Any]] = []
-    for resource, used, limit in QUOTA_METRICS:
+    if tenant.kind == "container":
+        # kube-state-metrics reports each ResourceQuota's used and hard values.
+        namespace = namespace_name(spec, tenant)
+        for resource, name in KUBE_QUOTAS:
+            series = f'kube_resourcequota{{namespace="{namespace}", resource="{name}"'
+            rules.append(
+                {
+                    "record": f"tenant:quota_{resource}_used:ratio",
+                    "expr": f'{series}, type="used"}} / ignoring(type) '
+                    f'({series}, type="hard"}} > 0)',
+                    "labels": labels,
+                }
+            )
+    for resource, used, limit in QUOTA_METRICS if tenant.kind == "vm" else ():
         rules.append(
             {
                 "record": f"tenant:quota_{resource}_used:ratio",

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from citycloud.i18n import register, t
+from citycloud.i18n import language, normalise, register, t
 from citycloud.plan.model import Action, Change, Plan
 
 SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
@@ -70,7 +70,7 @@ def render_text(plan: Plan, lang: str | None = None, limit: int = 40) -> str:
 
 
 def _lines(plan: Plan, lang: str | None, limit: int) -> Iterator[str]:
-    index = 0 if (lang or "zh").startswith("zh") else 1
+    index = 0 if normalise(lang or language()) == "zh" else 1
     yield t("plan.title", lang=lang)
     if plan.is_empty:
         yield t("plan.empty", lang=lang)

@@ -47,6 +47,37 @@ register(
 )
 
 
+register(
+    {
+        "safety.rename": {
+            "zh": "。若是改了租户名称（{gone} → {new}），请在规格中写上原来的 slug，"
+            "租户即按修改处理，而不是删除后重建",
+            "en": ". If a tenant was renamed ({gone} → {new}), write its old slug in "
+            "the spec so it is changed rather than deleted and created again",
+        },
+        "safety.warn": {
+            "zh": "注意：按此计划执行 apply 将被拒绝：{message}",
+            "en": "Note: apply would refuse this plan: {message}",
+        },
+    }
+)
+
+
+def created_tenants(plan: Plan) -> set[str]:
+    return {
+        c.tenant or c.id.key
+        for c in plan
+        if c.action is Action.CREATE and (c.id.layer, c.id.kind) in TENANT_ROOTS
+    }
+
+
+def _rename_hint(plan: Plan) -> str:
+    gone, new = sorted(deleted_tenants(plan)), sorted(created_tenants(plan))
+    if not gone or not new:
+        return ""
+    return t("safety.rename", gone=", ".join(gone[:3]), new=", ".join(new[:3]))
+
+
 @dataclass(frozen=True)
 class SafetyPolicy:
     allow_delete: bool = False
@@ -77,7 +108,9 @@ def check_safety(plan: Plan, policy: SafetyPolicy) -> None:
     risky = destructive_changes(plan)
     if risky and not policy.allow_delete:
         sample = ", ".join(risky[:3]) + (" …" if len(risky) > 3 else "")
-        raise SafetyError(t("safety.delete", count=len(risky), sample=sample))
+        raise SafetyError(
+            t("safety.delete", count=len(risky), sample=sample) + _rename_hint(plan)
+        )
     gone = len(deleted_tenants(plan))
     if gone and known_tenants:
         share = gone / known_tenants

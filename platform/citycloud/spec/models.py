@@ -155,6 +155,10 @@ class IdentitySettings(Model):
     admin_events_retention_days: Int = Field(default=365, ge=1)
     # Keycloak server the realm lives on; only used by the identity adapter.
     url: str | None = None
+    # Where the portal is served; its client accepts only this callback.
+    portal_url: str = Field(
+        default="http://127.0.0.1:8501", pattern=r"^https?://[^\s*]+$"
+    )
 
 
 class KubernetesSettings(Model):

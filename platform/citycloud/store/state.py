@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from alembic.util.exc import CommandError as AlembicError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from citycloud.desired.model import Resource, ResourceId
 from citycloud.errors import StoreError
@@ -32,6 +33,8 @@ from citycloud.store.schema import applied_resources, applies
 log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///.citycloud/state.db"
+# An apply still "running" after this long died without finishing.
+STALE_APPLY = timedelta(hours=2)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -41,6 +44,12 @@ def default_url() -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _short(exc: SQLAlchemyError) -> str:
+    """The driver's own message, without the SQL statement and parameters."""
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).splitlines()[0][:300]
 
 
 @dataclass(frozen=True)
@@ -82,15 +91,28 @@ class StateStore:
         self.url = url or default_url()
         try:
             self.engine = _engine(self.url)
-            if migrate:
+        except (SQLAlchemyError, ValueError) as exc:
+            raise StoreError(
+                f"{self.safe_url} is not a usable database URL: {exc}"
+            ) from exc
+        if migrate:
+            try:
                 self.migrate()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open {self.safe_url}: {exc}") from exc
+            except AlembicError as exc:
+                raise StoreError(
+                    f"{self.safe_url} was written by a newer citycloud ({exc}); "
+                    "upgrade citycloud or use another state store"
+                ) from exc
+            except SQLAlchemyError as exc:
+                raise StoreError(f"cannot open {self.safe_url}: {_short(exc)}") from exc
 
     @property
     def safe_url(self) -> str:
         """The URL with any password hidden, for messages and logs."""
-        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        try:
+            return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        except (SQLAlchemyError, ValueError):
+            return "<unparsable state URL>"
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration (safe to call every time)."""
@@ -105,8 +127,13 @@ class StateStore:
         try:
             with self.engine.begin() as conn:
                 yield conn
+        except IntegrityError as exc:
+            raise StoreError(
+                f"{self.safe_url}: another apply changed the state at the same time; "
+                "run plan again"
+            ) from exc
         except SQLAlchemyError as exc:
-            raise StoreError(f"{self.safe_url}: {exc}") from exc
+            raise StoreError(f"{self.safe_url}: {_short(exc)}") from exc
 
     # -- applied state ---------------------------------------------------------
 
@@ -136,8 +163,31 @@ class StateStore:
     # -- applies ---------------------------------------------------------------
 
     def start_apply(self, actor: str, spec_digest: str, plan: Plan) -> str:
+        """Record the start of an apply; refuse while another one runs.
+
+        An apply that died without finishing (a killed process) stops
+        blocking after STALE_APPLY and is marked abandoned.
+        """
         apply_id = str(uuid.uuid4())
+        now = _now()
         with self.transaction() as conn:
+            running = conn.execute(
+                sa.select(applies.c.id, applies.c.actor, applies.c.started_at).where(
+                    applies.c.status == "running"
+                )
+            ).all()
+            for other_id, other_actor, started in running:
+                started_at = started if started.tzinfo else started.replace(tzinfo=UTC)
+                if now - started_at < STALE_APPLY:
+                    raise StoreError(
+                        f"another apply is running ({other_id}, by {other_actor}, "
+                        f"since {started_at:%Y-%m-%d %H:%M:%S} UTC); wait for it to finish"
+                    )
+                conn.execute(
+                    applies.update()
+                    .where(applies.c.id == other_id)
+                    .values(status="abandoned", finished_at=now)
+                )
             conn.execute(
                 applies.insert().values(
                     id=apply_id,

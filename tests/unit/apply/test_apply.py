@@ -59,3 +59,31 @@ def test_an_apply_that_stops_is_recorded_and_changes_nothing(
     assert record.status == status
     assert store.applied(["hosts"]) == []
     assert len(plan_workspace(ws)) == len(plan)
+
+
+def test_artifacts_of_a_removed_tenant_are_removed(
+    example_spec_dir: Path, tmp_path: Path
+) -> None:
+    from citycloud.apply import write_artifacts
+
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    spec = load_spec(example_spec_dir)
+    out = tmp_path / "out"
+    (out / "notes").mkdir(parents=True)
+    (out / "notes" / "mine.txt").write_text("kept", encoding="utf-8")
+    write_artifacts(make_workspace(spec, store), out)
+    rules = out / "monitoring" / "rules" / "tenant-bigdata.yml"
+    assert rules.exists()
+    smaller = Spec(
+        spec.document,
+        spec.orgs,
+        tuple(t for t in spec.tenants if t.slug != "bigdata"),
+        spec.roles,
+    )
+    write_artifacts(make_workspace(smaller, store), out)
+    assert not rules.exists()
+    assert not (out / "openstack" / "tenants" / "bigdata.json").exists()
+    assert (out / "notes" / "mine.txt").read_text(encoding="utf-8") == "kept"
+    assert "&id" not in (out / "kubernetes").joinpath(
+        sorted(p.name for p in (out / "kubernetes").iterdir())[0]
+    ).read_text(encoding="utf-8")

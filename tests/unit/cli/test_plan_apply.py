@@ -146,3 +146,24 @@ def test_validate(example_spec_dir: Path, divisions_csv: Path) -> None:
         str(divisions_csv),
     )
     assert code == 0 and "210 organisations" in stdout
+
+
+def test_a_renamed_tenant_gets_a_hint_and_the_plan_warns(
+    example_spec_dir: Path, tmp_path: Path
+) -> None:
+    spec_dir = tmp_path / "spec"
+    shutil.copytree(example_spec_dir, spec_dir)
+    args = ["--state", f"sqlite:///{tmp_path}/s.db", "--out", str(tmp_path / "o")]
+    assert run("apply", str(spec_dir), *args)[0] == 0
+    dispatch = spec_dir / "tenants" / "dispatch.yaml"
+    dispatch.write_text(
+        dispatch.read_text(encoding="utf-8").replace(
+            "slug: dispatch", "slug: command-dispatch"
+        ),
+        encoding="utf-8",
+    )
+    _, stdout, stderr = run("plan", str(spec_dir), *args)
+    assert "按此计划执行 apply 将被拒绝" in stderr
+    code, _, stderr = run("apply", str(spec_dir), *args)
+    assert code == 3
+    assert "若是改了租户名称（dispatch → command-dispatch）" in stderr

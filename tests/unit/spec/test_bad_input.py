@@ -575,7 +575,7 @@ def test_a_bad_state_url_is_a_message_not_a_traceback(tmp_path: Path) -> None:
         ],
         catch_exceptions=False,
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 5  # a state store problem (README: exit codes)
     assert "Traceback" not in result.stderr and "URL" in result.stderr
 
 

@@ -33,9 +33,13 @@ def test_recorded_changes_become_the_applied_state(tmp_path: Path) -> None:
 def test_deletes_remove_rows(tmp_path: Path) -> None:
     store = StateStore(f"sqlite:///{tmp_path}/s.db")
     first = make_plan([res("a"), res("b")], [])
-    store.record_changes(store.start_apply("ops", "d", first), first.changes)
+    apply_id = store.start_apply("ops", "d", first)
+    store.record_changes(apply_id, first.changes)
+    store.finish_apply(apply_id, "succeeded")
     second = make_plan([res("a")], store.applied())
-    store.record_changes(store.start_apply("ops", "d", second), second.changes)
+    apply_id = store.start_apply("ops", "d", second)
+    store.record_changes(apply_id, second.changes)
+    store.finish_apply(apply_id, "succeeded")
     assert [r.key for r in store.applied()] == ["a"]
 
 
@@ -54,3 +58,51 @@ def test_password_is_hidden_in_messages() -> None:
     with pytest.raises(StoreError) as caught:
         StateStore("postgresql+psycopg://u:secret@127.0.0.1:1/none")
     assert "secret" not in str(caught.value)
+
+
+def test_a_second_apply_waits_for_the_first(tmp_path: Path) -> None:
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    plan = make_plan([res("a")], [], layers=["openstack"])
+    first = store.start_apply("ops", "d", plan)
+    with pytest.raises(StoreError, match="another apply is running"):
+        store.start_apply("admin", "d", plan)
+    store.finish_apply(first, "succeeded")
+    store.start_apply("admin", "d", plan)
+
+
+def test_an_apply_that_died_stops_blocking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from citycloud.store import state
+
+    store = StateStore(f"sqlite:///{tmp_path}/s.db")
+    plan = make_plan([res("a")], [], layers=["openstack"])
+    store.start_apply("ops", "d", plan)
+    monkeypatch.setattr(state, "STALE_APPLY", timedelta(0))
+    store.start_apply("admin", "d", plan)
+    assert [r.status for r in store.recent_applies()].count("abandoned") == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        pytest.param("bogus", "not a usable database URL", id="not-a-url"),
+        pytest.param("nosuchdb://x", "not a usable database URL", id="unknown-dialect"),
+    ],
+)
+def test_bad_state_urls_are_clear_errors(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        StateStore(url)
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path}/s.db"
+    store = StateStore(url)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(StoreError, match="written by a newer citycloud"):
+        StateStore(url)

@@ -321,14 +321,23 @@ class RealmSync:
         except ValueError:
             return False  # part of the tree exists elsewhere: go group by group
         try:
-            self.api.post(
+            response = self.api.post(
                 f"{self.api.base}/partialImport",
                 {"ifResourceExists": "SKIP", "groups": groups},
             )
         except PermanentError as exc:
             log.info("partial import of groups refused (%s); creating one by one", exc)
             return False
-        for root in roots:
+        # A tree another sync made meanwhile was skipped: only report what
+        # this import added.
+        try:
+            results = response.json().get("results") or []
+            added = {
+                r.get("resourceName") for r in results if r.get("action") == "ADDED"
+            }
+        except (ValueError, AttributeError):
+            added = {root.name for root in roots}
+        for root in (r for r in roots if r.name in added):
             stack = [root]
             while stack:
                 spec = stack.pop()
