@@ -12,17 +12,19 @@ from typing import Any
 
 import click
 
-from citycloud import cli_common
-from citycloud import cli_kubernetes  # noqa: F401
-from citycloud import cli_portal  # noqa: F401
-from citycloud import cli_audit  # noqa: F401
-from citycloud import cli_keycloak  # noqa: F401
-from citycloud import cli_scheduler  # noqa: F401
-from citycloud import cli_hosts  # noqa: F401
-from citycloud import cli_grafana  # noqa: F401
-
 # Each area registers its options and commands on import, before the commands
-# below are defined; one line per area, e.g. `from citycloud import cli_audit`.
+# below are defined: add one name per area here.
+from citycloud import (  # noqa: F401
+    cli_audit,
+    cli_common,
+    cli_grafana,
+    cli_hosts,
+    cli_keycloak,
+    cli_kubernetes,
+    cli_openstack,
+    cli_portal,
+    cli_scheduler,
+)
 from citycloud.apply import (
     Workspace,
     apply_plan,
@@ -38,8 +40,8 @@ from citycloud.cli_common import (
     with_engine_options,
 )
 from citycloud.desired import LAYERS
-from citycloud.i18n import register, t, use
 from citycloud.errors import SafetyError
+from citycloud.i18n import register, t, use
 from citycloud.plan import SafetyPolicy, check_safety, render_json, render_text
 from citycloud.store import StateStore
 from citycloud.store.secrets import install_log_redaction
