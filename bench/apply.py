@@ -26,7 +26,6 @@ from citycloud.apply import apply_plan, make_workspace, plan_workspace  # noqa: 
 from citycloud.plan import SafetyPolicy  # noqa: E402
 from citycloud.spec import load_spec  # noqa: E402
 from citycloud.store import StateStore  # noqa: E402
-
 from tests.integration.openstack.cityspec import tenant, write_spec  # noqa: E402
 from tests.integration.openstack.conftest import wipe_domain  # noqa: E402
 

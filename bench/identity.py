@@ -25,7 +25,6 @@ from citycloud.adapters.keycloak.desired import realm_model  # noqa: E402
 from citycloud.adapters.keycloak.sync import sync_realm  # noqa: E402
 from citycloud.desired import build_desired  # noqa: E402
 from citycloud.spec import load_spec  # noqa: E402
-
 from tests.fakes.keycloak import FakeKeycloak  # noqa: E402
 from tests.fakes.keycloak.chifeng import (  # noqa: E402
     EXAMPLE,

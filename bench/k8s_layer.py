@@ -29,7 +29,6 @@ from citycloud.adapters.kubernetes import (  # noqa: E402
 )
 from citycloud.desired import build_desired  # noqa: E402
 from citycloud.spec import parse_spec  # noqa: E402
-
 from tests.fakes.kubernetes.server import FakeKubeApiServer  # noqa: E402
 
 SHARED = Path(os.environ.get("CITYCLOUD_SHARED", ROOT.parent / "shared"))

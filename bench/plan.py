@@ -26,7 +26,6 @@ from citycloud.apply import apply_plan, make_workspace, plan_workspace  # noqa: 
 from citycloud.plan import SafetyPolicy  # noqa: E402
 from citycloud.spec import load_spec  # noqa: E402
 from citycloud.store import StateStore  # noqa: E402
-
 from tests.support.synthetic import tenants_yaml, villages_csv  # noqa: E402
 
 CITY = """\

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import pulumi
 import pulumi_openstack as openstack
+
 from citycloud.desired.model import Resource
 
 DEFAULT_VOLUME_TYPE = "__DEFAULT__"

@@ -10,11 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pulumi
+from cloud import CityCloud
+from tenant import Tenant
+
 from citycloud.desired import build_desired
 from citycloud.desired.model import DesiredState
 from citycloud.spec import load_spec
-from cloud import CityCloud
-from tenant import Tenant
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,9 @@ from collections.abc import Iterable
 
 import pulumi
 import pulumi_openstack as openstack
-from citycloud.desired.model import Resource
 from cloud import DEFAULT_VOLUME_TYPE, CityCloud
+
+from citycloud.desired.model import Resource
 
 COMPUTE_QUOTAS = {"instances": "instances", "cores": "cores", "ram_mb": "ram"}
 NETWORK_QUOTAS = {

@@ -15,9 +15,9 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import streamlit as st  # noqa: E402
+
 from citycloud.access import Page, PortalUser, visible_pages  # noqa: E402
 from citycloud.i18n import t  # noqa: E402
-
 from portal import auth, data, texts  # noqa: E402, F401
 
 PAGE_ICONS = {

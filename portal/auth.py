@@ -19,12 +19,12 @@ from collections.abc import Mapping
 from typing import Any
 
 import streamlit as st
+
 from citycloud import i18n
 from citycloud.access import OrgTree, Page, PortalUser, may_open_page, user_from_claims
 from citycloud.cli_portal import is_loopback
 from citycloud.i18n import t
 from citycloud.spec.models import Tier
-
 from portal import data, texts  # noqa: F401  (registers the messages)
 
 log = logging.getLogger(__name__)

@@ -26,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import streamlit as st
+
 from citycloud.access import OrgTree
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from citycloud.spec.naming import slug_for
 from ruamel.yaml import YAML
+
+from citycloud.spec.naming import slug_for
 
 log = logging.getLogger(__name__)
 

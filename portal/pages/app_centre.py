@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import streamlit as st
+
 from citycloud.access import Page, visible_apps
 from citycloud.i18n import t
-
 from portal import auth, data
 
 

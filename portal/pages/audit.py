@@ -10,9 +10,9 @@ from datetime import datetime, time, timedelta
 
 import pandas as pd
 import streamlit as st
+
 from citycloud.access import Page, PortalUser, audit_scope
 from citycloud.i18n import t
-
 from portal import auth, data
 
 KINDS = [

@@ -11,10 +11,10 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+
 from citycloud.access import Page, sees_whole_city, visible_tenants
 from citycloud.i18n import t
 from citycloud.spec.models import Tenant
-
 from portal import auth, charts, data
 
 # openstack-exporter's per-project usage, the series the tenant alert rules

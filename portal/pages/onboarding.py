@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+
 from citycloud.access import (
     OrgTree,
     Page,
@@ -21,7 +22,6 @@ from citycloud.errors import CityCloudError
 from citycloud.i18n import t
 from citycloud.plan import render_text
 from citycloud.spec.models import Tier
-
 from portal import auth, data, onboard
 
 PLAN_KEY = "citycloud_plan:{id}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+
 from citycloud.access import Page
 from citycloud.i18n import t
-
 from portal import auth, charts, data
 
 CPU_USE = '1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))'

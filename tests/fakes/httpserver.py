@@ -61,8 +61,8 @@ class FakeServer:
         self.url = ""
         self._server: _Server | None = None
 
-    def start(self) -> FakeServer:
-        server = _Server(("127.0.0.1", 0), _Handler)
+    def start(self, port: int = 0) -> FakeServer:
+        server = _Server(("127.0.0.1", port), _Handler)
         server.app = self.app
         self._server = server
         host, port = server.server_address[:2]

@@ -108,6 +108,10 @@ def plan_workspace(ws: Workspace, progress: Progress = no_progress) -> Plan:
     return replace(plan, notes=(*plan.notes, note)) if note else plan
 
 
+# Deletes refused, mass deletes refused: what applies when nobody says more.
+DEFAULT_POLICY = SafetyPolicy()
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     apply_id: str | None
@@ -118,7 +122,7 @@ class ApplyResult:
 def apply_plan(
     ws: Workspace,
     plan: Plan,
-    policy: SafetyPolicy = SafetyPolicy(),
+    policy: SafetyPolicy = DEFAULT_POLICY,
     actor: str | None = None,
     progress: Progress = no_progress,
 ) -> ApplyResult:

@@ -17,8 +17,8 @@ from types import ModuleType
 import psycopg
 import pytest
 import sqlalchemy as sa
-from citycloud.store import StateStore
 
+from citycloud.store import StateStore
 from tests.support.pg import drop_database
 
 pytestmark = pytest.mark.integration

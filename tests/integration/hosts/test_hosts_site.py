@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from citycloud.cli import main
 from click.testing import CliRunner
+
+from citycloud.cli import main
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

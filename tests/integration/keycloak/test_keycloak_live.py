@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+
 from citycloud.adapters.keycloak.client import KeycloakApi, NotFound
 from citycloud.adapters.keycloak.model import GroupNameError, RealmModel
 from citycloud.adapters.keycloak.sync import quote_path, sync_realm
-
 from tests.unit.keycloak.test_keycloak_sync import model, org, small_tree
 
 URL = os.environ.get("CITYCLOUD_KEYCLOAK_URL")

@@ -6,12 +6,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from citycloud.adapters.kubernetes import KubeClient, KubernetesEngine, connect
 from citycloud.desired import DesiredState, build_desired
 from citycloud.plan import SafetyPolicy
 from citycloud.spec import load_spec
 from citycloud.spec.tree import Spec
-
 from tests.fakes.kubernetes.server import FakeKubeApiServer
 
 

@@ -5,6 +5,8 @@ and their safety rules behave like a real cluster's."""
 from __future__ import annotations
 
 import pytest
+from kubernetes import client as k8s
+
 from citycloud.adapters.kubernetes import (
     ApplyConflict,
     KubeClient,
@@ -15,8 +17,6 @@ from citycloud.desired import DesiredState
 from citycloud.desired.model import Resource
 from citycloud.errors import PlanError, SafetyError
 from citycloud.plan import Action, SafetyPolicy
-from kubernetes import client as k8s
-
 from tests.fakes.kubernetes.server import FakeKubeApiServer
 from tests.integration.kubernetes.conftest import EngineFactory
 

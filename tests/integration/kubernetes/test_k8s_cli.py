@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from citycloud.cli import main
 from click.testing import CliRunner
 
+from citycloud.cli import main
 from tests.fakes.kubernetes.server import FakeKubeApiServer
 
 pytestmark = pytest.mark.integration

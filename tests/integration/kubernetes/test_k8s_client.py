@@ -6,11 +6,11 @@ from __future__ import annotations
 import socket
 
 import pytest
+from kubernetes.client.exceptions import ApiException
+
 from citycloud.adapters.kubernetes import ApplyConflict, KubeClient, connect
 from citycloud.adapters.kubernetes.errors import map_error
 from citycloud.errors import PermanentError, TransientError
-from kubernetes.client.exceptions import ApiException
-
 from tests.fakes.kubernetes.server import FakeKubeApiServer
 
 pytestmark = pytest.mark.integration

@@ -7,10 +7,10 @@ import json
 from typing import Any
 
 import pytest
-from citycloud.adapters.kubernetes import connect
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from citycloud.adapters.kubernetes import connect
 from tests.fakes.kubernetes.server import FakeKubeApiServer
 
 pytestmark = pytest.mark.integration

@@ -15,12 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kubernetes import client as k8s
+
 from citycloud.adapters.kubernetes import KubeClient, KubernetesEngine, connect
 from citycloud.desired import build_desired
 from citycloud.desired.kubernetes import namespace_name
 from citycloud.plan import Action, SafetyPolicy
 from citycloud.spec import parse_spec
-from kubernetes import client as k8s
 
 KUBECONFIG = os.environ.get("KUBECONFIG_CITYCLOUD_LIVE")
 CONTEXT = os.environ.get("KUBE_CONTEXT_CITYCLOUD_LIVE")

@@ -12,9 +12,10 @@ from typing import Any
 
 import openstack
 import pytest
-from citycloud.cli import main
 from click.testing import CliRunner, Result
 from openstack.connection import Connection
+
+from citycloud.cli import main
 
 CLOUD = "devcloud-admin"
 LAYERS = ["--layer", "cloud", "--layer", "openstack"]

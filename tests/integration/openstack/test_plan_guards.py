@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from citycloud.store import StateStore
 from openstack.connection import Connection
 from ruamel.yaml import YAML
 
+from citycloud.store import StateStore
 from tests.integration.openstack.cityspec import tenant, write_spec
 from tests.integration.openstack.conftest import City
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from openstack.connection import Connection
+
 from citycloud.adapters.openstack.engine import OpenStackEngine
 from citycloud.desired import build_desired
 from citycloud.spec import load_spec
 from citycloud.store import StateStore
-from openstack.connection import Connection
-
 from tests.integration.openstack.cityspec import default_tenants, tenant, write_spec
 from tests.integration.openstack.conftest import CLOUD, City
 

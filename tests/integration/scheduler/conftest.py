@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from citycloud.scheduler import MetricsSnapshot
 from citycloud.scheduler.prometheus import PrometheusSource
-
 from tests.fakes.node_exporter import FakeNodeExporter
 
 REPO = Path(__file__).resolve().parents[3]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 from citycloud.scheduler import (
     PRIORITY_RANKS,
     MetricsSnapshot,
@@ -22,7 +23,6 @@ from citycloud.scheduler.binding import (
     read_placement,
     wait_gone,
 )
-
 from tests.fakes.node_exporter import FakeNodeExporter
 from tests.integration.scheduler.conftest import HOSTS
 

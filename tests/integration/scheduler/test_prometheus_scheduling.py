@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+
 from citycloud.scheduler import (
     PRIORITY_RANKS,
     Host,
@@ -13,7 +14,6 @@ from citycloud.scheduler import (
     Scheduler,
     Workload,
 )
-
 from tests.fakes.node_exporter import FakeNodeExporter
 
 pytestmark = pytest.mark.integration

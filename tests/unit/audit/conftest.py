@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
 from citycloud.store import StateStore
 from citycloud.store.audit import AuditLedger
 from citycloud.store.signing import KeyRing

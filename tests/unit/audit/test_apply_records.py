@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from citycloud.cli import main
 from citycloud.store import StateStore
 from citycloud.store.audit import open_ledger
-from click.testing import CliRunner
 
 
 def test_an_apply_records_each_change_with_its_plan_and_seals_it(

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
+
 from citycloud.cli import main
 from citycloud.store import StateStore
 from citycloud.store.audit import AuditLedger, open_ledger
 from citycloud.store.audit_schema import audit_record
-from click.testing import CliRunner
 
 
 @pytest.fixture
@@ -146,7 +147,6 @@ def test_pull_keycloak_copies_new_events_once(
     from citycloud.adapters.keycloak.client import KeycloakApi
     from citycloud.adapters.keycloak.model import RealmModel, default_settings
     from citycloud.adapters.keycloak.sync import sync_realm
-
     from tests.fakes.keycloak import FakeKeycloak
 
     with FakeKeycloak(admin_user="admin", admin_password="pw-admin-1") as keycloak:

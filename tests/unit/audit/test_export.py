@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from citycloud.store.audit import AuditLedger, Event, make_filters
 
 

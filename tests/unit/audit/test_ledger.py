@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+
 from citycloud.store.audit import AuditError, AuditLedger
 from citycloud.store.signing import AuditKeyError, KeyRing
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
+
 from citycloud.cli import main
 from citycloud.spec import load_spec
 from citycloud.store import StateStore
@@ -28,7 +30,6 @@ from citycloud.store.secrets import (
     find_secrets_in_files,
     remove_log_redaction,
 )
-from click.testing import CliRunner
 
 
 @pytest.fixture

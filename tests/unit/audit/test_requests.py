@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from citycloud.errors import SpecError
 from citycloud.spec import load_spec
 from citycloud.spec.tree import Spec

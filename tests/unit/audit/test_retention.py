@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+
 from citycloud.store.audit import AuditError, AuditLedger
 from citycloud.store.audit_schema import audit_anchor, audit_record
 

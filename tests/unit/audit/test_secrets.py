@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cryptography.fernet import Fernet
+
 from citycloud.store import StateStore
 from citycloud.store.audit_schema import secret
 from citycloud.store.secrets import (
@@ -20,7 +22,6 @@ from citycloud.store.secrets import (
     find_secrets,
     find_secrets_in_files,
 )
-from cryptography.fernet import Fernet
 
 VALUE = "Tz9-hongshan-edu-Ops!2026"
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
+
 from citycloud.store.audit import AuditLedger, body_hash, chain_hash
 from citycloud.store.audit_schema import audit_digest, audit_head, audit_record
 

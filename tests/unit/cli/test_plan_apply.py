@@ -6,8 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
-from citycloud.cli import main
 from click.testing import CliRunner
+
+from citycloud.cli import main
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -162,7 +163,7 @@ def test_a_renamed_tenant_gets_a_hint_and_the_plan_warns(
         ),
         encoding="utf-8",
     )
-    _, stdout, stderr = run("plan", str(spec_dir), *args)
+    _, _, stderr = run("plan", str(spec_dir), *args)
     assert "按此计划执行 apply 将被拒绝" in stderr
     code, _, stderr = run("apply", str(spec_dir), *args)
     assert code == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from citycloud.desired import LAYERS, build_desired
 from citycloud.desired.artifacts import render_all
 from citycloud.desired.model import ResourceId

@@ -7,9 +7,10 @@ from typing import Any
 
 import ansible_runner
 import pytest
+from click.testing import CliRunner
+
 from citycloud.adapters.ansible.hosts_verify import _read_junit, target_for
 from citycloud.cli import main
-from click.testing import CliRunner
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from citycloud.adapters.ansible import hosts_runner
 from citycloud.adapters.ansible.hosts_inventory import HostRecord, HostsInventory
 from citycloud.adapters.ansible.hosts_runner import (

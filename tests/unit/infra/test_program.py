@@ -10,6 +10,7 @@ from typing import Any
 
 import pulumi
 import pytest
+
 from citycloud.desired import build_desired
 from citycloud.spec import load_spec
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from citycloud.adapters.keycloak.client import KeycloakApi
 
+from citycloud.adapters.keycloak.client import KeycloakApi
 from tests.fakes.keycloak import FakeKeycloak
 
 ADMIN = ("admin", "s3cret-admin")

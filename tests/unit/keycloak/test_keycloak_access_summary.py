@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from citycloud.desired.model import ResourceId
 from citycloud.plan.access import access_note, access_summary
 from citycloud.plan.model import Action, Change
@@ -123,7 +124,6 @@ def test_the_note_is_part_of_the_plan_text(tmp_path: Any) -> None:
     from citycloud.plan import render_text
     from citycloud.spec import load_spec
     from citycloud.store import StateStore
-
     from tests.fakes.keycloak.chifeng import EXAMPLE
 
     spec = load_spec(EXAMPLE)

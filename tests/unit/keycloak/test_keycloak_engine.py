@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
 from citycloud.adapters.keycloak.client import KeycloakApi
 from citycloud.adapters.keycloak.engine import KeycloakEngine
 from citycloud.cli import main
 from citycloud.desired import build_desired
 from citycloud.plan import make_plan
 from citycloud.spec import load_spec
-from click.testing import CliRunner
-
 from tests.fakes.keycloak import FakeKeycloak
 from tests.fakes.keycloak.chifeng import EXAMPLE, write_synthetic_villages
 from tests.unit.keycloak.conftest import ADMIN

@@ -8,7 +8,6 @@ from citycloud.adapters.keycloak.client import KeycloakApi
 from citycloud.adapters.keycloak.events import pull_events
 from citycloud.adapters.keycloak.model import RealmModel, default_settings
 from citycloud.adapters.keycloak.sync import sync_realm
-
 from tests.fakes.keycloak import FakeKeycloak
 
 Connect = Callable[..., KeycloakApi]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+
 from citycloud.access import Role, user_from_claims
 from citycloud.adapters.keycloak.client import KeycloakApi
 from citycloud.adapters.keycloak.desired import realm_model
@@ -15,7 +16,6 @@ from citycloud.adapters.keycloak.sync import quote_path, sync_realm
 from citycloud.desired import build_desired
 from citycloud.spec import load_spec
 from citycloud.spec.models import Tier
-
 from tests.fakes.keycloak import FakeKeycloak
 from tests.fakes.keycloak.chifeng import EXAMPLE
 

@@ -13,7 +13,6 @@ from citycloud.adapters.keycloak.sync import sync_realm
 from citycloud.desired import build_desired
 from citycloud.desired.artifacts import render_all
 from citycloud.spec import load_spec
-
 from tests.fakes.keycloak import FakeKeycloak
 from tests.fakes.keycloak.chifeng import EXAMPLE
 

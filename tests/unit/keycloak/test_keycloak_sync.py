@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
+
 from citycloud.adapters.keycloak.client import KeycloakApi
 from citycloud.adapters.keycloak.model import (
     ClientSpec,
@@ -18,7 +19,6 @@ from citycloud.adapters.keycloak.model import (
     default_settings,
 )
 from citycloud.adapters.keycloak.sync import sync_realm
-
 from tests.fakes.keycloak import FakeKeycloak
 from tests.fakes.keycloak.state import Realm
 
@@ -385,7 +385,6 @@ def test_a_server_error_mid_sync_is_transient_and_a_rerun_completes(
     keycloak: FakeKeycloak, connect: Connect
 ) -> None:
     from citycloud.errors import TransientError
-
     from tests.fakes.keycloak.app import HttpError
 
     calls = {"n": 0}

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from citycloud.spec import parse_spec
 from citycloud.spec.tree import Spec
 

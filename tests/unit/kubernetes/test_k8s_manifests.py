@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+
 from citycloud.desired import build_desired
 from citycloud.desired.kubernetes import cpu_quantity, memory_quantity
-
 from tests.unit.kubernetes.k8s_helpers import SpecFactory, tenant
 
 

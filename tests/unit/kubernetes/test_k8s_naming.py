@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from citycloud.desired import build_desired
 from citycloud.desired.kubernetes import namespace_name
-
 from tests.unit.kubernetes.k8s_helpers import SpecFactory, tenant
 
 RFC1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")

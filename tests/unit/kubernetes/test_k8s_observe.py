@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from citycloud.adapters.kubernetes.observe import project, to_resource
 from citycloud.desired.kubernetes import KINDS
 

@@ -4,9 +4,9 @@ reachable; everything else, other tenants and the internet included, is not."""
 from __future__ import annotations
 
 import pytest
+
 from citycloud.desired import build_desired
 from citycloud.desired.kubernetes import namespace_name
-
 from tests.unit.kubernetes.k8s_helpers import SpecFactory, tenant
 from tests.unit.kubernetes.netpol_eval import Cluster, External, Pod
 

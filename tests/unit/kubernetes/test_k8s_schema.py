@@ -7,9 +7,9 @@ import copy
 from typing import Any
 
 import pytest
+
 from citycloud.adapters.kubernetes.schema import ManifestError, validate_manifests
 from citycloud.desired import build_desired
-
 from tests.unit.kubernetes.k8s_helpers import SpecFactory, tenant
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from citycloud.adapters.grafana import engine as grafana_engine
 from citycloud.adapters.grafana.engine import GrafanaEngine
 from citycloud.apply import apply_plan, make_workspace, plan_workspace
@@ -15,7 +16,6 @@ from citycloud.errors import PermanentError, TransientError
 from citycloud.plan import SafetyPolicy
 from citycloud.spec import Spec, load_spec
 from citycloud.store import StateStore
-
 from tests.fakes.grafana import FakeGrafana, start_fake_grafana
 
 

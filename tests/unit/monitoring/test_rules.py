@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from citycloud.apply import make_workspace, write_artifacts
 from citycloud.spec import load_spec
 from citycloud.store import StateStore

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from keystoneauth1 import exceptions as ksa_exc
+from openstack import exceptions as sdk_exc
+
 from citycloud.adapters.openstack.conflicts import TenantIntent, check_conflicts
 from citycloud.adapters.openstack.errors import map_error
 from citycloud.adapters.openstack.guards import below_usage, refuse_quota_cuts
 from citycloud.adapters.openstack.live import LiveCloud
 from citycloud.errors import PermanentError, PlanError, SafetyError, TransientError
 from citycloud.i18n import use
-from keystoneauth1 import exceptions as ksa_exc
-from openstack import exceptions as sdk_exc
 
 
 def cloud_with_other_domain() -> LiveCloud:

@@ -9,7 +9,6 @@ from citycloud.adapters.openstack.observe import observe
 from citycloud.desired import build_desired
 from citycloud.plan import make_plan
 from citycloud.spec import load_spec
-
 from tests.integration.openstack.cityspec import tenant, write_spec
 from tests.unit.openstack.test_openstack_observe import live_for_oa
 

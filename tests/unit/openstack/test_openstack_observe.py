@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from citycloud.adapters.openstack.live import LiveCloud, ProjectQuota
 from citycloud.adapters.openstack.observe import observe
 from citycloud.desired import build_desired
 from citycloud.desired.model import DesiredState
 from citycloud.plan import make_plan
 from citycloud.spec import load_spec
-
 from tests.integration.openstack.cityspec import tenant, write_spec
 
 

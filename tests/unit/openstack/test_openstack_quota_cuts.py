@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from citycloud.adapters.openstack import engine as engine_module
 from citycloud.adapters.openstack.engine import OpenStackEngine
 from citycloud.adapters.openstack.live import LiveCloud, ProjectQuota

@@ -4,6 +4,7 @@ the validation play and the reporting of failures per tenant."""
 from __future__ import annotations
 
 import pytest
+
 from citycloud.adapters.ansible.runner import run_playbook
 from citycloud.errors import PermanentError
 

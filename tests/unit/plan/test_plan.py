@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from citycloud.desired.model import Resource, ResourceId
 from citycloud.errors import SafetyError
 from citycloud.plan import (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+
 from citycloud.access import (
     OrgTree,
     Page,
@@ -20,7 +21,6 @@ from citycloud.access import (
     visible_tenants,
 )
 from citycloud.spec import load_spec
-
 from tests.unit.portal.portal_users import SYNTHETIC_VILLAGE, USERS
 
 

@@ -6,9 +6,10 @@ import stat
 import tomllib
 
 import pytest
+from click.testing import CliRunner
+
 from citycloud import cli_portal
 from citycloud.cli import main
-from click.testing import CliRunner
 
 
 @pytest.fixture

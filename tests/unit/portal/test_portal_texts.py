@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 
 import pytest
+
 from citycloud.access import Page, Role
 from citycloud.i18n import t
 from citycloud.spec.models import Tier
 from citycloud.store.requests import RequestState
-
 from portal import data, texts
 
 PORTAL = Path(texts.__file__).parent

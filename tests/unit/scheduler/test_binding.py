@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from citycloud.scheduler import PRIORITY_RANKS, Workload
 from citycloud.scheduler.binding import (
     Binding,
@@ -13,7 +14,6 @@ from citycloud.scheduler.binding import (
     merge_hosts,
     read_placement,
 )
-
 from tests.unit.scheduler.sched_helpers import host, running, scheduler, vm
 
 

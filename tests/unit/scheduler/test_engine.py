@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from citycloud.scheduler import (
     PRIORITY_RANKS,
     FakeClock,
@@ -15,7 +16,6 @@ from citycloud.scheduler import (
     Scheduler,
     Settings,
 )
-
 from tests.unit.scheduler.sched_helpers import (
     NOW,
     host,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from citycloud.scheduler import Host, Settings, Workload
 from citycloud.scheduler.filters import (
     CapacityFilter,
@@ -14,7 +15,6 @@ from citycloud.scheduler.filters import (
 from citycloud.scheduler.model import Allocation, MetricsSnapshot
 from citycloud.scheduler.rules import Context
 from citycloud.scheduler.state import ClusterState
-
 from tests.unit.scheduler.sched_helpers import NOW, host, metrics, running, snapshot, vm
 
 

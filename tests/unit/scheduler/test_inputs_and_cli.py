@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from citycloud.cli import main
 from citycloud.scheduler import PRIORITY_RANKS, Scheduler
 from citycloud.scheduler.inputs import hosts_from_spec, workloads_from_spec
 from citycloud.spec import load_spec
-from click.testing import CliRunner
 
 
 def test_spec_gives_compute_hosts_and_vm_servers(example_spec_dir: Path) -> None:

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from citycloud import metrics
 from prometheus_client.parser import text_string_to_metric_families
+
+from citycloud import metrics
 
 
 def families() -> dict[str, object]:

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 import requests
+
 from citycloud.scheduler import FakeClock
 from citycloud.scheduler.prometheus import PrometheusSource
-
 from tests.unit.scheduler.sched_helpers import NOW
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+
 from citycloud.scheduler import HostMetrics, Settings
 from citycloud.scheduler.model import Allocation
 from citycloud.scheduler.rules import Context
 from citycloud.scheduler.state import ClusterState
 from citycloud.scheduler.usage import estimate
 from citycloud.scheduler.weighers import LoadWeigher, RiskWeigher
-
 from tests.unit.scheduler.sched_helpers import NOW, host, metrics, running, snapshot, vm
 
 

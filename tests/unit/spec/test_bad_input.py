@@ -8,10 +8,10 @@ import os
 from pathlib import Path
 
 import pytest
-from citycloud.errors import Problem, SpecError
-from citycloud.spec import load_spec
 from click.testing import CliRunner
 
+from citycloud.errors import Problem, SpecError
+from citycloud.spec import load_spec
 from tests.support.specs import CITY, tenant
 
 # CITY is 7 lines: "tenants:" is line 8, a tenant's name line 9, slug 10,

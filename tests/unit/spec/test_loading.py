@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from citycloud.errors import SpecError
 from citycloud.spec import load_spec
-
 from tests.support.specs import CITY, tenant, write
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from citycloud.spec import load_spec
 from citycloud.spec.naming import (
     DNS_LABEL,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from citycloud.desired.model import Resource, ResourceId
 from citycloud.errors import StoreError
 from citycloud.plan import make_plan

@@ -83,11 +83,9 @@ class GrafanaEngine:
     ) -> Iterator[dict[str, Any]]:
         page = 1
         while True:
+            query = {**params, size_key: PAGE, "page": page}
             batch = _call(
-                f"GET {path}",
-                lambda: self.api.client.GET(
-                    path, params={**params, size_key: PAGE, "page": page}
-                ),
+                f"GET {path}", partial(self.api.client.GET, path, params=query)
             )
             yield from batch
             if len(batch) < PAGE:
