@@ -9,7 +9,6 @@ applies the tenant's part of the plan.
 
 from __future__ import annotations
 
-import io
 import logging
 import shutil
 import tempfile
@@ -17,8 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
+from citycloud.desired.artifacts import to_yaml
 from citycloud.spec.naming import slug_for
 
 log = logging.getLogger(__name__)
@@ -67,12 +65,7 @@ def make_draft(
 
 
 def tenant_yaml(draft: Mapping[str, Any]) -> str:
-    yaml = YAML()
-    yaml.default_flow_style = False
-    yaml.allow_unicode = True
-    out = io.StringIO()
-    yaml.dump({"tenants": [dict(draft)]}, out)
-    return out.getvalue()
+    return to_yaml({"tenants": [dict(draft)]})
 
 
 def tenant_file(spec_dir: Path, slug: str) -> Path:
@@ -125,10 +118,14 @@ def apply_tenant(
 ) -> dict[str, Any]:
     """Write the tenant into the spec folder, plan it and apply its changes.
 
-    Layers without an engine are on the embedded default (the state store
-    records them). Returns what the audit record keeps.
+    Outside systems configured in the portal's environment (CITYCLOUD_CLOUD,
+    CITYCLOUD_KEYCLOAK_URL, ...) are applied live, as `citycloud apply` would;
+    the other layers are on the embedded default (the state store records
+    them). Returns what the audit record keeps.
     """
+    import citycloud.cli  # noqa: F401  (registers every area's engine options)
     from citycloud.apply import apply_plan, make_workspace, plan_workspace
+    from citycloud.cli_common import engines_from_environment
     from citycloud.errors import CityCloudError
     from citycloud.spec import load_spec
 
@@ -139,7 +136,7 @@ def apply_tenant(
     except CityCloudError:
         path.unlink()  # a draft that breaks the spec must not stay in it
         raise
-    workspace = make_workspace(spec, store)
+    workspace = make_workspace(spec, store, engines_from_environment(spec))
     plan = tenant_only(plan_workspace(workspace), spec, slug)
     result = apply_plan(
         workspace,

@@ -197,3 +197,19 @@ def load(
         progress(f"spec:{step}", steps.index(step) if step in steps else 0, len(steps))
 
     return load_spec(Path(path), divisions, progress=say)
+
+
+def engines_from_environment(spec: Spec) -> list[Engine]:
+    """The engines the environment configures (CITYCLOUD_CLOUD,
+    CITYCLOUD_KEYCLOAK_URL, ...): what ``plan``/``apply`` would build from the
+    same variables, for callers without a command line such as the portal."""
+    import os
+
+    params: dict[str, Any] = {}
+    for option in ENGINE_OPTIONS:
+        parsed = click.Option(list(option.decls), **option.attrs)
+        name = parsed.name or ""
+        envvar = option.attrs.get("envvar")
+        value = os.environ.get(envvar) if isinstance(envvar, str) else None
+        params[name] = value if value is not None else parsed.default
+    return build_engines(spec, params)

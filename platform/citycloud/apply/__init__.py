@@ -7,6 +7,7 @@ import getpass
 import json
 import logging
 import os
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -138,6 +139,7 @@ def apply_plan(
         return ApplyResult(None, plan, "unchanged")
     actor = actor or current_actor()
     apply_id = ws.store.start_apply(actor, ws.desired.digest(), plan)
+    started = time.monotonic()
     try:
         engines = ws.engine_list()
         for engine in engines:
@@ -156,20 +158,38 @@ def apply_plan(
         progress("record", 1, 1)
     except CityCloudError as exc:
         ws.store.finish_apply(apply_id, "failed", str(exc))
-        _audit(ws, apply_id, plan, actor, "failed", str(exc))
+        _audit(
+            ws, apply_id, plan, actor, time.monotonic() - started, "failed", str(exc)
+        )
         raise
     except Exception as exc:
         ws.store.finish_apply(apply_id, "failed", f"{type(exc).__name__}: {exc}")
-        _audit(ws, apply_id, plan, actor, "failed", type(exc).__name__)
+        _audit(
+            ws,
+            apply_id,
+            plan,
+            actor,
+            time.monotonic() - started,
+            "failed",
+            type(exc).__name__,
+        )
         raise
     except KeyboardInterrupt:
         # Ctrl-C: what ran is recorded change by change; the record must not
         # stay "running" for ever.
         ws.store.finish_apply(apply_id, "interrupted", "interrupted by the user")
-        _audit(ws, apply_id, plan, actor, "interrupted", "KeyboardInterrupt")
+        _audit(
+            ws,
+            apply_id,
+            plan,
+            actor,
+            time.monotonic() - started,
+            "interrupted",
+            "KeyboardInterrupt",
+        )
         raise
     ws.store.finish_apply(apply_id, "succeeded")
-    _audit(ws, apply_id, plan, actor, "succeeded")
+    _audit(ws, apply_id, plan, actor, time.monotonic() - started, "succeeded")
     return ApplyResult(apply_id, plan, "succeeded")
 
 
@@ -178,11 +198,13 @@ def _audit(
     apply_id: str,
     plan: Plan,
     actor: str,
+    duration_s: float,
     status: str,
     error: str | None = None,
 ) -> None:
-    """Every change of the plan goes to the audit ledger, naming the plan."""
-    platform_metrics.observe_applied_plan(plan, status)
+    """Every change of the plan goes to the audit ledger, naming the plan; the
+    platform's metrics count the apply and how long it took."""
+    platform_metrics.observe_applied_plan(plan, status, duration_s)
     ledger = open_ledger(ws.store)
     record_apply(
         ledger, apply_id=apply_id, plan=plan, actor=actor, status=status, error=error

@@ -14,6 +14,7 @@ from citycloud.desired.model import Resource, ResourceId, res
 from citycloud.spec.tree import Spec
 
 PORTAL_CLIENT = "citycloud-portal"
+KUBERNETES_CLIENT = "citycloud-kubernetes"
 DAY = 86400
 
 # Claims put in the ID token, in the shapes the portal reads.
@@ -148,6 +149,22 @@ def identity_resources(spec: Spec) -> Iterator[Resource]:
             None,
         )
     ]
+    if any(tenant.kind == "container" for tenant in spec.tenants):
+        # The cluster's API server trusts tokens of this client
+        # (--oidc-client-id) and reads their `groups` claim for the tenants'
+        # role bindings; kubectl signs in through it with a local callback.
+        clients.append(
+            (
+                KUBERNETES_CLIENT,
+                {
+                    "name": "Kubernetes",
+                    "publicClient": True,
+                    "redirectUris": ["http://localhost:8000", "http://localhost:18000"],
+                    "access": None,
+                },
+                None,
+            )
+        )
     for tenant, app in spec.apps():
         access = app.access
         clients.append(

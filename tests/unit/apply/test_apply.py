@@ -87,3 +87,17 @@ def test_artifacts_of_a_removed_tenant_are_removed(
     assert "&id" not in (out / "kubernetes").joinpath(
         sorted(p.name for p in (out / "kubernetes").iterdir())[0]
     ).read_text(encoding="utf-8")
+
+
+def test_an_apply_is_counted_and_timed_in_the_platform_metrics(example_spec_dir: Path, tmp_path: Path) -> None:
+    from citycloud.metrics import REGISTRY
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = sample("citycloud_apply_duration_seconds_count", layer="hosts")
+    created = sample("citycloud_changes_total", layer="hosts", action="create")
+    ws = make_workspace(load_spec(example_spec_dir), StateStore(f"sqlite:///{tmp_path}/s.db"), layers=["hosts"])
+    apply_plan(ws, plan_workspace(ws), SafetyPolicy())
+    assert sample("citycloud_apply_duration_seconds_count", layer="hosts") == before + 1
+    assert sample("citycloud_changes_total", layer="hosts", action="create") == created + 13

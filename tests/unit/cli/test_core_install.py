@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 OPTIONAL = {
     "openstack",
@@ -33,3 +36,20 @@ def test_the_cli_imports_no_optional_sdk() -> None:
     )
     loaded = set(json.loads(done.stdout))
     assert loaded & OPTIONAL == set()
+
+
+def test_engines_come_from_the_environment_as_on_the_command_line(
+    example_spec_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import citycloud.cli  # noqa: F401  (registers every area's options)
+    from citycloud.adapters.grafana.engine import GrafanaEngine
+    from citycloud.cli_common import engines_from_environment
+    from citycloud.spec import load_spec
+
+    spec = load_spec(example_spec_dir)
+    for name in ("CITYCLOUD_CLOUD", "CITYCLOUD_KEYCLOAK_URL", "CITYCLOUD_GRAFANA_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert engines_from_environment(spec) == []
+    monkeypatch.setenv("CITYCLOUD_GRAFANA_URL", "http://127.0.0.1:1")
+    (engine,) = engines_from_environment(spec)
+    assert isinstance(engine, GrafanaEngine)

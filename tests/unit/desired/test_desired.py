@@ -118,3 +118,12 @@ def test_hosts_layer_and_inventory(spec: Spec) -> None:
 def test_unknown_layer_is_refused(spec: Spec) -> None:
     with pytest.raises(ValueError, match="unknown layer"):
         build_desired(spec, ["dns"])
+
+
+def test_the_cluster_gets_an_oidc_client_with_the_groups_claim(spec: Spec) -> None:
+    desired = build_desired(spec, ["identity"])
+    client = desired.resources[ResourceId("identity", "client", "citycloud-kubernetes")]
+    assert client.attrs["publicClient"] is True
+    groups = desired.resources[ResourceId("identity", "mapper", "citycloud-kubernetes/groups")]
+    assert groups.attrs["config"]["full.path"] == "true"
+    assert groups.attrs["config"]["id.token.claim"] == "true"
