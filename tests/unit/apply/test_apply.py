@@ -89,7 +89,9 @@ def test_artifacts_of_a_removed_tenant_are_removed(
     ).read_text(encoding="utf-8")
 
 
-def test_an_apply_is_counted_and_timed_in_the_platform_metrics(example_spec_dir: Path, tmp_path: Path) -> None:
+def test_an_apply_is_counted_and_timed_in_the_platform_metrics(
+    example_spec_dir: Path, tmp_path: Path
+) -> None:
     from citycloud.metrics import REGISTRY
 
     def sample(name: str, **labels: str) -> float:
@@ -97,7 +99,14 @@ def test_an_apply_is_counted_and_timed_in_the_platform_metrics(example_spec_dir:
 
     before = sample("citycloud_apply_duration_seconds_count", layer="hosts")
     created = sample("citycloud_changes_total", layer="hosts", action="create")
-    ws = make_workspace(load_spec(example_spec_dir), StateStore(f"sqlite:///{tmp_path}/s.db"), layers=["hosts"])
+    ws = make_workspace(
+        load_spec(example_spec_dir),
+        StateStore(f"sqlite:///{tmp_path}/s.db"),
+        layers=["hosts"],
+    )
     apply_plan(ws, plan_workspace(ws), SafetyPolicy())
     assert sample("citycloud_apply_duration_seconds_count", layer="hosts") == before + 1
-    assert sample("citycloud_changes_total", layer="hosts", action="create") == created + 13
+    assert (
+        sample("citycloud_changes_total", layer="hosts", action="create")
+        == created + 13
+    )

@@ -124,6 +124,8 @@ def test_the_cluster_gets_an_oidc_client_with_the_groups_claim(spec: Spec) -> No
     desired = build_desired(spec, ["identity"])
     client = desired.resources[ResourceId("identity", "client", "citycloud-kubernetes")]
     assert client.attrs["publicClient"] is True
-    groups = desired.resources[ResourceId("identity", "mapper", "citycloud-kubernetes/groups")]
+    groups = desired.resources[
+        ResourceId("identity", "mapper", "citycloud-kubernetes/groups")
+    ]
     assert groups.attrs["config"]["full.path"] == "true"
     assert groups.attrs["config"]["id.token.claim"] == "true"
