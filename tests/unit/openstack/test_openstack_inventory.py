@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from citycloud.adapters.ansible.tenants import OpsUser, tenant_hosts
 from citycloud.adapters.openstack.observe import observe
 from citycloud.desired import build_desired
@@ -43,3 +45,38 @@ def test_only_changed_tenants_run_and_removed_ones_are_emptied(tmp_path: Path) -
     assert old["citycloud_tenant_remove"]["floating_ips"] == ["fip-old"]
     assert old["citycloud_tenant_remove"]["servers"] == ["vm-old"]
     assert old["citycloud_tenant_remove"]["project"] == "p-old"
+
+
+def test_images_upload_the_files_the_spec_names(tmp_path: Path) -> None:
+    from citycloud.adapters.ansible.tenants import cloud_vars
+    from citycloud.adapters.openstack.engine import image_files
+    from citycloud.desired import build_desired
+    from citycloud.errors import PermanentError
+    from citycloud.spec import load_spec
+    from tests.support.specs import CITY, write
+
+    (tmp_path / "debian-12.qcow2").write_bytes(b"\0" * 512)
+    spec_text = CITY.replace(
+        "images: [{name: debian-12}]",
+        "images: [{name: debian-12, source: debian-12.qcow2}]",
+    )
+    spec = load_spec(write(tmp_path, {"city.yaml": spec_text}))
+    files = image_files(spec)
+    assert files == {"debian-12": str(tmp_path / "debian-12.qcow2")}
+    (image,) = cloud_vars(build_desired(spec, ["cloud"]), "c", "/blank.img", files)[
+        "citycloud_cloud_images"
+    ]
+    assert image["filename"] == str(tmp_path / "debian-12.qcow2")
+
+    url = load_spec(
+        write(
+            tmp_path,
+            {
+                "city.yaml": spec_text.replace(
+                    "source: debian-12.qcow2", "source: https://example.invalid/x.qcow2"
+                )
+            },
+        )
+    )
+    with pytest.raises(PermanentError, match="is a URL"):
+        image_files(url)

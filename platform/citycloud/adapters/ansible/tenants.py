@@ -289,16 +289,25 @@ def all_tenant_hosts(
     return hosts
 
 
-def cloud_vars(desired: DesiredState, cloud: str, image_file: str) -> HostVars:
+def cloud_vars(
+    desired: DesiredState,
+    cloud: str,
+    image_file: str,
+    image_files: Mapping[str, str] | None = None,
+) -> HostVars:
     """Variables for playbooks/cloud.yml from the ``cloud`` layer."""
     layer = desired.layer("cloud")
     domain = _one(layer, "domain")
+    files = dict(image_files or {})
     return {
         "citycloud_cloud_cloud": cloud,
         "citycloud_cloud_image_file": image_file,
         "citycloud_cloud_domain": dict(domain.attrs) if domain else {},
         "citycloud_cloud_flavors": [dict(r.attrs) for r in _many(layer, "flavor")],
-        "citycloud_cloud_images": [dict(r.attrs) for r in _many(layer, "image")],
+        "citycloud_cloud_images": [
+            {**r.attrs, **({"filename": files[r.key]} if r.key in files else {})}
+            for r in _many(layer, "image")
+        ],
         "citycloud_cloud_volume_types": [
             dict(r.attrs) for r in _many(layer, "volume_type")
         ],

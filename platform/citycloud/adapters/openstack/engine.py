@@ -114,6 +114,31 @@ def _spec_path(spec: Spec | None) -> Path | None:
     return parents.pop() if len(parents) == 1 else None
 
 
+def image_files(spec: Spec | None) -> dict[str, str]:
+    """The spec's image files by image name, relative paths taken from the
+    spec file that declares them. A URL is refused: nothing is downloaded."""
+    if spec is None:
+        return {}
+    found: dict[str, str] = {}
+    for index, image in enumerate(spec.datacenter.images):
+        if image.source is None:
+            continue
+        if "://" in image.source:
+            raise PermanentError(
+                "openstack",
+                f"image {image.name}: source {image.source} is a URL; download it "
+                "and give the file's path",
+            )
+        declared, _line = spec.sources.locate(("datacenter", "images", index))
+        path = Path(image.source)
+        if not path.is_absolute():
+            path = Path(declared).parent / path
+        if not path.is_file():
+            raise PermanentError("openstack", f"image {image.name}: no file {path}")
+        found[image.name] = str(path)
+    return found
+
+
 def _placeholder_image(directory: Path) -> Path:
     # Test and bootstrap images without a source get a small blank disk; a
     # real site names its image files in the spec's datacenter.images.
@@ -263,7 +288,11 @@ class OpenStackEngine:
                 self.last_runs.append(
                     run_playbook(
                         "cloud.yml",
-                        {"cloud": cloud_vars(desired, self.cloud, str(image))},
+                        {
+                            "cloud": cloud_vars(
+                                desired, self.cloud, str(image), image_files(spec)
+                            )
+                        },
                         forks=1,
                     )
                 )
