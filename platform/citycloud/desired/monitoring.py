@@ -81,7 +81,8 @@ def host_rules() -> dict[str, Any]:
         "rules": [
             {
                 "record": "instance:node_cpu_utilisation:rate5m",
-                "expr": '1 - avg without (cpu, mode) (rate(node_cpu_seconds_total{mode="idle"}[5m]))',
+                "expr": "1 - avg without (cpu, mode) "
+                '(rate(node_cpu_seconds_total{mode="idle"}[5m]))',
             },
             {
                 "record": "instance:node_memory_utilisation:ratio",

@@ -169,7 +169,8 @@ class FakeGrafana:
             return _json(
                 409,
                 {
-                    "message": "a folder or dashboard in the general folder with the same name already exists"
+                    "message": "a folder or dashboard in the general folder "
+                    "with the same name already exists"
                 },
             )
         folder = {

@@ -125,8 +125,12 @@ def test_deleting_a_tenant_needs_the_flag() -> None:
 
 
 def test_removing_a_rule_is_not_destructive() -> None:
+    from citycloud.plan.safety import destructive_changes
+
     old = [r("openstack", "security_group_rule", "a/base/x", "a")]
-    check_safety(make_plan([], old), SafetyPolicy())
+    plan = make_plan([], old)
+    assert destructive_changes(plan) == []
+    check_safety(plan, SafetyPolicy())  # no --allow-delete needed
 
 
 def test_mass_delete_needs_a_second_flag() -> None:

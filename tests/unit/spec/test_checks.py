@@ -29,8 +29,9 @@ def problems(files: dict[str, str], tmp_path: Path) -> list[str]:
     return [str(p) for p in caught.value.problems]
 
 
-def ok(files: dict[str, str], tmp_path: Path) -> None:
-    load_spec(write(tmp_path, {"city.yaml": CITY + ORGS, **files}))
+def ok(files: dict[str, str], tmp_path: Path) -> int:
+    """Load the spec (it must pass every check); the number of tenants."""
+    return len(load_spec(write(tmp_path, {"city.yaml": CITY + ORGS, **files})).tenants)
 
 
 def test_overlapping_tenant_cidrs(tmp_path: Path) -> None:
@@ -154,14 +155,19 @@ def test_unlimited_under_an_envelope(tmp_path: Path) -> None:
 
 
 def test_quotas_within_envelopes_pass(tmp_path: Path) -> None:
-    ok(
-        {
-            "t.yaml": "tenants:\n"
-            + tenant("a", "10.20.1.0/24", owner="150402", extra=Q.format(i=2, c=8))
-            + tenant("b", "10.20.2.0/24", owner="150402001", extra=Q.format(i=2, c=8))
-            + tenant("c", "10.20.3.0/24", extra=Q.format(i=6, c=24))
-        },
-        tmp_path,
+    assert (
+        ok(
+            {
+                "t.yaml": "tenants:\n"
+                + tenant("a", "10.20.1.0/24", owner="150402", extra=Q.format(i=2, c=8))
+                + tenant(
+                    "b", "10.20.2.0/24", owner="150402001", extra=Q.format(i=2, c=8)
+                )
+                + tenant("c", "10.20.3.0/24", extra=Q.format(i=6, c=24))
+            },
+            tmp_path,
+        )
+        == 3
     )
 
 

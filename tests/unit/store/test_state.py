@@ -45,9 +45,16 @@ def test_deletes_remove_rows(tmp_path: Path) -> None:
 
 
 def test_reopening_runs_migrations_once(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
     url = f"sqlite:///{tmp_path}/s.db"
     StateStore(url)
-    StateStore(url)  # the second open finds the schema current
+    again = StateStore(url)  # the second open finds the schema current
+    with again.engine.connect() as conn:
+        versions = conn.execute(
+            sa.text("SELECT version_num FROM alembic_version")
+        ).all()
+    assert len(versions) == 1 and again.applied() == []
 
 
 def test_an_unreachable_database_is_a_clear_error() -> None:

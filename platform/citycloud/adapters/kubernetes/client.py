@@ -71,7 +71,8 @@ def connect(
         configuration.host = host
         return k8s.ApiClient(configuration)
     with mapped("load kubeconfig"):
-        api_client: k8s.ApiClient = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+        load: Any = k8s_config.new_client_from_config  # the client is untyped
+        api_client: k8s.ApiClient = load(
             config_file=kubeconfig, context=context, persist_config=False
         )
         return api_client
