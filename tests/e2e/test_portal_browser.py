@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.conftest import Portal, shot
 
@@ -108,9 +109,9 @@ def test_city_admin_approves_with_plan_and_auditor_sees_it(
     page.get_by_text("变更计划：hs-care").wait_for()
     shot(page, "06-onboarding-plan")
     request.get_by_role("button", name="批准并开通").click()
-    page.get_by_test_id("stAlertContentSuccess").get_by_text(
-        "已开通：hs-care"
-    ).wait_for()
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(
+        "已开通：hs-care", timeout=60_000
+    )
     shot(page, "07-onboarding-applied")
 
     open_page(page, "运维管理")

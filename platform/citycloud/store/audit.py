@@ -198,7 +198,8 @@ def _clip(value: str | None, column: str) -> str | None:
     return value[: length - 1] + "…"
 
 
-def _body_of_row(row: Mapping[Any, Any]) -> dict[str, Any]:
+def body_of_row(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """The hashed content of a stored record (what body_hash covers)."""
     body = {name: row[name] for name in _BODY_FIELDS}
     body["detail"] = json.loads(row["detail"]) if row["detail"] else {}
     return body
@@ -1275,7 +1276,7 @@ def _check_row(
         )
     if not row["pruned"]:
         try:
-            content_ok = body_hash(_body_of_row(row)) == row["body_hash"]
+            content_ok = body_hash(body_of_row(row)) == row["body_hash"]
         except (ValueError, TypeError):
             content_ok = False
         if not content_ok:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
-from citycloud.store.audit import AuditLedger, body_hash, chain_hash
+from citycloud.store.audit import AuditLedger, body_hash, body_of_row, chain_hash
 from citycloud.store.audit_schema import audit_digest, audit_head, audit_record
 
 Tamper = Callable[[sa.Connection], None]
@@ -36,20 +36,7 @@ def rehash_from(conn: sa.Connection, start: int) -> None:
     prev = str(table[start - 1]["hash"]) if start > 1 else "0" * 64
     for seq in sorted(s for s in table if s >= start):
         row = table[seq]
-        body = {
-            k: row[k]
-            for k in (
-                "time",
-                "kind",
-                "actor",
-                "actor_org_code",
-                "tenant",
-                "target",
-                "action",
-                "outcome",
-            )
-        }
-        body["detail"] = __import__("json").loads(str(row["detail"]))
+        body = body_of_row(row)
         digest = body_hash(body)
         new_hash = chain_hash(seq, prev, digest)
         conn.execute(
@@ -79,20 +66,7 @@ def edit_and_fix_own_hashes(conn: sa.Connection) -> None:
     edit_actor(conn)
     table = rows(conn)
     row = table[7]
-    body = {
-        k: row[k]
-        for k in (
-            "time",
-            "kind",
-            "actor",
-            "actor_org_code",
-            "tenant",
-            "target",
-            "action",
-            "outcome",
-        )
-    }
-    body["detail"] = __import__("json").loads(str(row["detail"]))
+    body = body_of_row(row)
     digest = body_hash(body)
     conn.execute(
         sa.update(audit_record)

@@ -9,6 +9,7 @@ import pytest
 
 from citycloud.desired import build_desired
 from citycloud.desired.kubernetes import cpu_quantity, memory_quantity
+from citycloud.desired.model import DesiredState
 from tests.unit.kubernetes.k8s_helpers import SpecFactory, tenant
 
 
@@ -40,12 +41,12 @@ def _by_key(desired, kind: str) -> dict[str, dict]:  # type: ignore[no-untyped-d
     return {r.key: dict(r.attrs) for r in desired.kind("kubernetes", kind)}
 
 
-def test_only_container_tenants_get_a_namespace(desired) -> None:  # type: ignore[no-untyped-def]
+def test_only_container_tenants_get_a_namespace(desired: DesiredState) -> None:
     tenants = {r.tenant for r in desired.kind("kubernetes", "namespace")}
     assert tenants == {"grid", "open"}
 
 
-def test_namespace_labels_name_tier_org_and_tenant(desired) -> None:  # type: ignore[no-untyped-def]
+def test_namespace_labels_name_tier_org_and_tenant(desired: DesiredState) -> None:
     ns = _by_key(desired, "namespace")["hongshanqu-xitunjiedao-grid-150402001"]
     assert ns["metadata"]["labels"] == {
         "app.kubernetes.io/managed-by": "citycloud",
@@ -55,7 +56,7 @@ def test_namespace_labels_name_tier_org_and_tenant(desired) -> None:  # type: ig
     }
 
 
-def test_quota_follows_the_spec_and_ignores_vm_keys(desired) -> None:  # type: ignore[no-untyped-def]
+def test_quota_follows_the_spec_and_ignores_vm_keys(desired: DesiredState) -> None:
     quota = _by_key(desired, "resourcequota")[
         "hongshanqu-xitunjiedao-grid-150402001/quota"
     ]
@@ -69,14 +70,14 @@ def test_quota_follows_the_spec_and_ignores_vm_keys(desired) -> None:  # type: i
     }
 
 
-def test_every_quota_is_paired_with_a_limit_range(desired) -> None:  # type: ignore[no-untyped-def]
+def test_every_quota_is_paired_with_a_limit_range(desired: DesiredState) -> None:
     namespaces = set(_by_key(desired, "namespace"))
     quotas = {k.split("/")[0] for k in _by_key(desired, "resourcequota")}
     limits = {k.split("/")[0] for k in _by_key(desired, "limitrange")}
     assert quotas == limits == namespaces
 
 
-def test_limit_range_defaults_stay_within_the_quota(desired) -> None:  # type: ignore[no-untyped-def]
+def test_limit_range_defaults_stay_within_the_quota(desired: DesiredState) -> None:
     limits = _by_key(desired, "limitrange")[
         "hongshanqu-xitunjiedao-grid-150402001/limits"
     ]
@@ -87,12 +88,14 @@ def test_limit_range_defaults_stay_within_the_quota(desired) -> None:  # type: i
     assert container["max"] == {"cpu": "16", "memory": "32Gi"}
 
 
-def test_unlimited_quota_keys_are_left_out(desired) -> None:  # type: ignore[no-untyped-def]
+def test_unlimited_quota_keys_are_left_out(desired: DesiredState) -> None:
     quota = _by_key(desired, "resourcequota")["open-1504/quota"]
     assert "limits.cpu" not in quota["spec"]["hard"]
 
 
-def test_owner_group_administers_and_supervising_tiers_view(desired) -> None:  # type: ignore[no-untyped-def]
+def test_owner_group_administers_and_supervising_tiers_view(
+    desired: DesiredState,
+) -> None:
     bindings = _by_key(desired, "rolebinding")
     admin = bindings["hongshanqu-xitunjiedao-grid-150402001/tenant-admin"]
     view = bindings["hongshanqu-xitunjiedao-grid-150402001/tenant-supervise"]
@@ -111,7 +114,7 @@ def test_owner_group_administers_and_supervising_tiers_view(desired) -> None:  #
     assert {s["kind"] for s in admin["subjects"] + view["subjects"]} == {"Group"}
 
 
-def test_a_city_tenant_has_no_supervisors_to_bind(desired) -> None:  # type: ignore[no-untyped-def]
+def test_a_city_tenant_has_no_supervisors_to_bind(desired: DesiredState) -> None:
     bindings = _by_key(desired, "rolebinding")
     assert "open-1504/tenant-supervise" not in bindings
     assert [s["name"] for s in bindings["open-1504/tenant-admin"]["subjects"]] == [

@@ -14,7 +14,9 @@ RFC1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LONG_SLUG = "a" * 12 + "-very-long-tenant-slug-x" + "y" * 3  # 40 characters
 
 
-def _one_tenant_per_org(make_spec: SpecFactory, slug_of=lambda i: f"app{i}"):  # type: ignore[no-untyped-def]
+def _one_tenant_per_org(  # type: ignore[no-untyped-def]
+    make_spec: SpecFactory, slug_of=lambda i: f"app{i}"
+):
     base = make_spec()
     codes = sorted(base.orgs)
     return make_spec([tenant(slug_of(i), code, i) for i, code in enumerate(codes)])

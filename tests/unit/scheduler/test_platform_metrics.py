@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -46,7 +47,8 @@ def test_scheduler_decisions_are_exposed() -> None:
     metrics.observe_scheduler_decision("placed", 0.002, stale_hosts=2, displaced=1)
 
     found = families()
-    names = {s.name for s in found["citycloud_scheduler_decisions"].samples}  # type: ignore[attr-defined]
+    decisions: Any = found["citycloud_scheduler_decisions"]
+    names = {s.name for s in decisions.samples}
     assert "citycloud_scheduler_decisions_total" in names
     assert "citycloud_scheduler_decision_duration_seconds" in found
     assert "citycloud_scheduler_displacements" in found

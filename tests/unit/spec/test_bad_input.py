@@ -267,7 +267,8 @@ def with_provider(network: str) -> str:
         ),
         pytest.param(
             CITY
-            + "organisations:\n  - {code: '150402001001', name: 村, level: village, parent: '1504'}\n",
+            + "organisations:\n"
+            + "  - {code: '150402001001', name: 村, level: village, parent: '1504'}\n",
             9,
             "organisations[0]",
             "a village belongs under a township",

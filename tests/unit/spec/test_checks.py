@@ -88,8 +88,10 @@ def test_duplicate_tenant_slugs_point_at_both(tmp_path: Path) -> None:
 def test_duplicate_host_address_and_unknown_rack(tmp_path: Path) -> None:
     hosts = (
         "  hosts:\n"
-        "    - {name: cn-01, rack: r01, role: compute, address: 10.0.0.1, cpu: 8, ram_gb: 8, disk_gb: 8}\n"
-        "    - {name: cn-02, rack: r09, role: compute, address: 10.0.0.1, cpu: 8, ram_gb: 8, disk_gb: 8}\n"
+        "    - {name: cn-01, rack: r01, role: compute, address: 10.0.0.1,\n"
+        "       cpu: 8, ram_gb: 8, disk_gb: 8}\n"
+        "    - {name: cn-02, rack: r09, role: compute, address: 10.0.0.1,\n"
+        "       cpu: 8, ram_gb: 8, disk_gb: 8}\n"
     )
     root = write(tmp_path, {"city.yaml": CITY + hosts + ORGS})
     with pytest.raises(SpecError) as caught:
