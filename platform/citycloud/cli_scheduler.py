@@ -1,9 +1,11 @@
 """``citycloud schedule SPEC``: place the spec's VM workloads on compute hosts.
 
 Hosts and workloads come from the spec; with ``--cloud`` the hosts' live sizes
-and usage come from Placement, servers that already exist are left alone, and
-each placed workload's server is created on its chosen host and checked to
-run there. ``--prometheus`` feeds the load-aware rules; without it (or when it
+and usage come from Placement, servers that already run are left where they
+are (unless a higher priority workload displaces a preemptible one: it is
+shelved and offloaded, then unshelved wherever the run re-placed it), and each
+placed workload's server is created on its chosen host, or unshelved there,
+and checked to run there. ``--prometheus`` feeds the load-aware rules; without it (or when it
 cannot be reached) hosts are judged from their allocations and the output
 says so. ``--shadow`` decides and reports only, whatever the other options.
 """
@@ -61,13 +63,22 @@ register(
             "zh": "已在运行、跳过：{count} 个服务器。",
             "en": "Already running, skipped: {count} server(s).",
         },
-        "scheduler.bound": {
+        "scheduler.create": {
             "zh": "已创建 {server} 于 {host}（实际主机 {actual}，状态 {status}）",
             "en": "Created {server} on {host} (runs on {actual}, status {status})",
         },
+        "scheduler.unshelve": {
+            "zh": "已恢复 {server} 于 {host}（实际主机 {actual}，状态 {status}）",
+            "en": "Unshelved {server} onto {host} (runs on {actual}, status {status})",
+        },
+        "scheduler.evict": {
+            "zh": "已搁置并卸载 {server}，释放主机 {host}（状态 {status}）",
+            "en": "Shelved and offloaded {server}, freeing {host} (status {status})",
+        },
         "scheduler.unverified": {
-            "zh": "{count} 个服务器未运行在所选主机上。",
-            "en": "{count} server(s) do not run on their chosen host.",
+            "zh": "{count} 个服务器未达到预期状态（未在所选主机上运行或未能释放主机）。",
+            "en": "{count} server(s) did not end as intended (not running on "
+            "their chosen host, or not freed from it).",
         },
     }
 )
@@ -102,28 +113,32 @@ class AuditRecorder:
             actor=self.actor,
             tenant=entry.get("tenant"),
             target=entry.get("workload"),
-            action="shadow" if entry.get("shadow") else "place",
+            action=str(
+                entry.get("action") or ("shadow" if entry.get("shadow") else "place")
+            ),
             outcome="ok" if good else "failed",
             detail=entry,
         )
 
 
 def _live(
-    cloud: str, spec_hosts: list[Host], workloads: list[Workload]
+    cloud: str, spec_hosts: list[Host], known: list[Workload], place: set[str]
 ) -> tuple[Any, list[Host], list[Allocation], list[Workload], int]:
+    """Live hosts and usage; the workloads of `place` still to run, and how
+    many of them already do. All `known` workloads are recognised, so the
+    spec's preemptible servers of any tenant may be displaced."""
     from citycloud.adapters.openstack.engine import connect
-    from citycloud.scheduler.binding import merge_hosts, read_placement
+    from citycloud.scheduler.binding import merge_hosts, read_cloud
 
     conn = connect(cloud)
-    live_hosts, usage = read_placement(conn)
-    existing = {s.name for s in conn.compute.servers(all_projects=True)}
-    todo = [w for w in workloads if w.extra.get("name") not in existing]
+    live = read_cloud(conn, known, place)
+    running = sum(1 for key in live.existing if key in place)
     return (
         conn,
-        merge_hosts(spec_hosts, live_hosts),
-        usage,
-        todo,
-        len(workloads) - len(todo),
+        merge_hosts(spec_hosts, live.hosts),
+        live.allocations,
+        live.pending,
+        running,
     )
 
 
@@ -203,7 +218,9 @@ def schedule(
     allocations: list[Allocation] = []
     conn = None
     if cloud:
-        conn, hosts, allocations, workloads, skipped = _live(cloud, hosts, workloads)
+        place = {w.key for w in workloads}
+        known = workloads_from_spec(loaded) if tenants else workloads
+        conn, hosts, allocations, workloads, skipped = _live(cloud, hosts, known, place)
         if skipped:
             console.print(t("scheduler.existing", count=skipped))
     snapshot = MetricsSnapshot.empty("no --prometheus given")
@@ -234,21 +251,26 @@ def schedule(
         console.print(t("scheduler.shadow"), style="cyan")
         return
     if conn is not None:
-        from citycloud.scheduler.binding import OpenStackBinder, bind_placements
+        from citycloud.scheduler.binding import (
+            Binding,
+            OpenStackBinder,
+            bind_placements,
+        )
 
-        bindings = bind_placements(result, OpenStackBinder(conn))
-        for b in bindings:
+        def report(b: Binding) -> None:
             _say(
                 t(
-                    "scheduler.bound",
+                    f"scheduler.{b.action}",
                     server=b.server_name,
                     host=b.host,
-                    actual=b.actual_host,
+                    actual=b.actual_host or "-",
                     status=b.status,
                 )
             )
             for recorder in recorders:
                 recorder.record(b.to_dict())
+
+        bindings = bind_placements(result, OpenStackBinder(conn), report)
         wrong = [b for b in bindings if not b.verified]
         if wrong:
             console.print(t("scheduler.unverified", count=len(wrong)), style="red")

@@ -18,8 +18,12 @@ from citycloud.scheduler import (
     Workload,
 )
 from citycloud.scheduler.binding import (
+    CREATE,
+    EVICT,
+    UNSHELVE,
     OpenStackBinder,
     bind_placements,
+    read_cloud,
     read_placement,
     wait_gone,
 )
@@ -71,20 +75,22 @@ def sched_cloud(devcloud: Any) -> Iterator[Cloud]:
     wait_gone(conn, cloud.servers)
 
 
-def vm(key: str, priority: str, run: str) -> Workload:
+def vm(key: str, priority: str, run: str, flavor: str = FLAVOR, **kw: Any) -> Workload:
     tenant, app = key.split("/")
+    vcpus = kw.pop("vcpus", 1)
     return Workload(
         key,
         tenant,
         app,
-        Resources(1, 256, 1),
+        Resources(vcpus, 256, 1),
         PRIORITY_RANKS[priority],
         extra={
             "name": f"cc-sched-{run}-{tenant}",
-            "flavor": FLAVOR,
+            "flavor": flavor,
             "image": IMAGE,
             "network": NETWORK,
         },
+        **kw,
     )
 
 
@@ -111,3 +117,69 @@ def test_servers_run_on_the_chosen_hosts_and_avoid_the_hot_one(
         assert (
             binding.actual_host == binding.host == result.placements[binding.workload]
         )
+
+
+def test_a_critical_workload_displaces_a_running_batch_server_that_moves(
+    sched_cloud: Cloud,
+    cool_hosts: dict[str, FakeNodeExporter],
+    wait_for: Wait,
+    request: pytest.FixtureRequest,
+) -> None:
+    conn = sched_cloud.conn
+    run = uuid.uuid4().hex[:6]
+    binder = OpenStackBinder(conn)
+    # A preemptible batch server already runs on the emptiest host...
+    hosts, usage = read_placement(conn)
+    taken = {h.name: 0.0 for h in hosts}
+    for allocation in usage:
+        taken[allocation.host] += allocation.workload.resources.vcpus
+    target = max(HOSTS, key=lambda h: (-taken[h], h))
+    batch = vm("stats/etl", "batch", run, preemptible=True)
+    first = binder.bind(batch, target)
+    sched_cloud.servers.append(str(first.server_id))
+    assert first.verified
+    # ...and a critical workload, allowed on that host only, needs one vCPU
+    # more than is left there.
+    free = next(h for h in hosts if h.name == target).capacity.vcpus - taken[target]
+    big = f"cc-sched-{run}-big"
+    flavor = conn.compute.create_flavor(name=big, vcpus=int(free), ram=256, disk=1)
+    request.addfinalizer(lambda: conn.compute.delete_flavor(flavor))
+    critical = vm(
+        "dispatch/cmd",
+        "critical",
+        run,
+        flavor=big,
+        vcpus=int(free),
+        allowed_hosts=frozenset({target}),
+    )
+    snap = wait_for(lambda s: all(s.hosts[h].up for h in HOSTS))
+
+    live = read_cloud(conn, [batch, critical])
+    assert [w.key for w in live.pending] == ["dispatch/cmd"]
+    result = Scheduler().schedule(live.hosts, live.pending, live.allocations, snap)
+    bindings = bind_placements(result, binder)
+    sched_cloud.servers.extend(
+        b.server_id for b in bindings if b.server_id and b.action == CREATE
+    )
+
+    moved_to = result.placements["stats/etl"]
+    assert result.placements["dispatch/cmd"] == target
+    assert moved_to != target
+    assert [(b.action, b.workload, b.host) for b in bindings] == [
+        (EVICT, "stats/etl", target),
+        (CREATE, "dispatch/cmd", target),
+        (UNSHELVE, "stats/etl", moved_to),
+    ]
+    assert all(b.verified for b in bindings), bindings
+    # The batch server moved: the same server, not a second one.
+    assert bindings[2].server_id == first.server_id
+    named = list(
+        conn.compute.servers(name=f"^{batch.extra['name']}$", all_projects=True)
+    )
+    assert [(s.id, s.compute_host, s.status) for s in named] == [
+        (first.server_id, moved_to, "ACTIVE")
+    ]
+    # Both now run: a second look finds nothing to place.
+    again = read_cloud(conn, [batch, critical])
+    assert again.pending == []
+    assert sorted(again.existing) == ["dispatch/cmd", "stats/etl"]

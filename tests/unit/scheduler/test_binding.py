@@ -6,26 +6,29 @@ from typing import Any
 
 import pytest
 
+from citycloud.errors import PermanentError
 from citycloud.scheduler import PRIORITY_RANKS, Workload
 from citycloud.scheduler.binding import (
+    CREATE,
+    EVICT,
+    OFFLOADED,
+    SERVER_ID,
+    UNSHELVE,
     Binding,
     ShadowModeError,
     bind_placements,
     merge_hosts,
+    read_cloud,
     read_placement,
 )
+from tests.unit.scheduler.fake_cloud import (
+    FakeCompute,
+    FakePlacement,
+    RecordingBinder,
+    namespace,
+    server,
+)
 from tests.unit.scheduler.sched_helpers import host, running, scheduler, vm
-
-
-class RecordingBinder:
-    def __init__(self, misplace: bool = False) -> None:
-        self.calls: list[tuple[str, str]] = []
-        self.misplace = misplace
-
-    def bind(self, workload: Workload, host: str) -> Binding:
-        self.calls.append((workload.key, host))
-        actual = "elsewhere" if self.misplace else host
-        return Binding(workload.key, host, "id-1", workload.key, actual, "ACTIVE")
 
 
 def test_placed_workloads_are_bound_in_decision_order() -> None:
@@ -37,7 +40,7 @@ def test_placed_workloads_are_bound_in_decision_order() -> None:
 
     bindings = bind_placements(result, binder)
 
-    assert binder.calls == [("cmd/b", "cn-01"), ("etl/a", "cn-01")]
+    assert binder.calls == [(CREATE, "cmd/b", "cn-01"), (CREATE, "etl/a", "cn-01")]
     assert all(b.verified for b in bindings)
 
 
@@ -57,61 +60,133 @@ def test_a_shadow_run_is_never_bound() -> None:
         bind_placements(result, RecordingBinder())
 
 
-def test_displacing_running_servers_fails_loudly_until_eviction_exists() -> None:
-    victim = vm("etl/x", 4, 8192, priority=0, preemptible=True)
-    result = scheduler().schedule(
-        [host("cn-01")],
-        [vm("cmd/y", 4, 8192, priority=400)],
-        [running(victim, "cn-01")],
+def displaced_run(second_host: bool) -> tuple[Any, Workload]:
+    """A critical workload that only fits on cn-01 once a running batch
+    server (preemptible, with its server id) leaves it."""
+    victim = vm(
+        "etl/x", 4, 8192, priority=0, preemptible=True, extra={SERVER_ID: "id-9"}
     )
+    hosts = [host("cn-01")] + ([host("cn-02", vcpus=4)] if second_host else [])
+    allocations = [running(victim, "cn-01")]
+    if second_host:
+        allocations.append(running(vm("keep/z", 0, 0, priority=400), "cn-02"))
+    critical = vm("cmd/y", 4, 8192, priority=400, allowed_hosts=frozenset({"cn-01"}))
+    return scheduler().schedule(hosts, [critical], allocations), victim
+
+
+def test_a_displaced_server_is_evicted_before_its_host_is_used() -> None:
+    result, _ = displaced_run(second_host=False)
     binder = RecordingBinder()
 
-    with pytest.raises(NotImplementedError, match="etl/x"):
-        bind_placements(result, binder)
-    assert binder.calls == []
+    bindings = bind_placements(result, binder)
+
+    assert binder.calls == [(EVICT, "etl/x", "cn-01"), (CREATE, "cmd/y", "cn-01")]
+    assert result.unplaced == ["etl/x"]
+    assert [b.verified for b in bindings] == [True, True]
 
 
-class FakePlacement:
-    def __init__(self) -> None:
-        self.providers = {
-            "rp-1": ("cn-01", {"VCPU": 2, "MEMORY_MB": 1024}),
-            "rp-2": ("cn-02", {}),
-        }
+def test_a_displaced_server_placed_again_is_unshelved_not_created_twice() -> None:
+    result, _ = displaced_run(second_host=True)
+    binder = RecordingBinder()
 
-    def resource_providers(self) -> list[Any]:
-        return [
-            type("RP", (), {"id": k, "name": v[0]})() for k, v in self.providers.items()
-        ]
+    bind_placements(result, binder)
 
-    def get(self, url: str) -> Any:
-        rp = url.split("/")[2]
-        if url.endswith("inventories"):
-            body = {
-                "inventories": {
-                    "VCPU": {"total": 10, "reserved": 0, "allocation_ratio": 4.0},
-                    "MEMORY_MB": {
-                        "total": 8192,
-                        "reserved": 512,
-                        "allocation_ratio": 1.0,
-                    },
-                    "DISK_GB": {"total": 100, "reserved": 0, "allocation_ratio": 1.0},
-                }
-            }
-        else:
-            body = {"usages": self.providers[rp][1]}
-        return type("Response", (), {"json": lambda self: body})()
+    assert binder.calls == [
+        (EVICT, "etl/x", "cn-01"),
+        (CREATE, "cmd/y", "cn-01"),
+        (UNSHELVE, "etl/x", "cn-02"),
+    ]
+
+
+def test_binding_stops_when_an_eviction_does_not_free_the_host() -> None:
+    result, _ = displaced_run(second_host=True)
+    binder = RecordingBinder(stuck=True)
+
+    bindings = bind_placements(result, binder)
+
+    assert binder.calls == [(EVICT, "etl/x", "cn-01")]
+    assert [b.verified for b in bindings] == [False]
+
+
+def test_an_eviction_is_verified_only_once_offloaded() -> None:
+    def evicted(status: str, actual: str | None) -> Binding:
+        return Binding("t/a", "cn-01", "id", "t-a", actual, status, EVICT)
+
+    assert evicted(OFFLOADED, None).verified
+    assert not evicted("SHELVED", "cn-01").verified
+    assert not evicted("ACTIVE", "cn-01").verified
+    assert evicted(OFFLOADED, None).to_dict()["action"] == "evict"
 
 
 def test_placement_gives_hosts_ratios_and_usage() -> None:
-    conn = type("Conn", (), {"placement": FakePlacement()})()
+    conn = namespace(placement=FakePlacement())
 
     hosts, usage = read_placement(conn)
 
     by_name = {h.name: h for h in hosts}
+    assert set(by_name) == {"cn-01", "cn-02"}
     assert by_name["cn-01"].capacity.vcpus == 40
     assert by_name["cn-01"].capacity.ram_mb == 7680
     assert [(a.host, a.workload.resources.ram_mb) for a in usage] == [("cn-01", 1024)]
     assert not usage[0].workload.preemptible
+
+
+def test_the_cloud_is_read_as_running_waiting_and_new_workloads() -> None:
+    running_vm = vm("etl/a", priority=0, preemptible=True, extra={"name": "etl-a"})
+    shelved_vm = vm("etl/b", priority=0, preemptible=True, extra={"name": "etl-b"})
+    new_vm = vm("cmd/c", priority=400, extra={"name": "cmd-c"})
+    twice_vm = vm("gis/d", extra={"name": "gis-d"})
+    placement = FakePlacement(
+        {
+            "rp-1": {
+                "vm-a": {"VCPU": 2, "MEMORY_MB": 1024},
+                "stranger": {"VCPU": 1, "MEMORY_MB": 512},
+            },
+            "rp-2": {
+                "vm-d1": {"VCPU": 1, "MEMORY_MB": 256},
+                "vm-d2": {"VCPU": 1, "MEMORY_MB": 256},
+            },
+            "rp-3": {},
+        }
+    )
+    compute = FakeCompute(
+        [
+            server("vm-a", "etl-a", "ACTIVE", "2026-12-03T10:00:00.000000"),
+            server("vm-b", "etl-b", OFFLOADED),
+            server("vm-d1", "gis-d", "ACTIVE"),
+            server("vm-d2", "gis-d", "ACTIVE"),
+            server("stranger", "not-in-spec", "ACTIVE"),
+        ]
+    )
+
+    live = read_cloud(
+        namespace(placement=placement, compute=compute),
+        [running_vm, shelved_vm, new_vm, twice_vm],
+    )
+
+    assert [w.key for w in live.pending] == ["etl/b", "cmd/c"]
+    assert live.pending[0].extra[SERVER_ID] == "vm-b"
+    assert SERVER_ID not in live.pending[1].extra
+    assert sorted(live.existing) == ["etl/a", "gis/d"]
+    by_key = {(a.workload.key, a.host): a for a in live.allocations}
+    mine = by_key[("etl/a", "cn-01")]
+    assert mine.workload.preemptible and mine.workload.extra[SERVER_ID] == "vm-a"
+    assert mine.workload.resources.vcpus == 2
+    assert mine.placed_at == 1_796_292_000.0  # launched_at, read as UTC
+    # Servers the spec does not name, and names two servers share, are
+    # fixed usage that nothing displaces.
+    assert by_key[("placement-usage/cn-01", "cn-01")].workload.resources.vcpus == 1
+    assert by_key[("placement-usage/cn-02", "cn-02")].workload.resources.vcpus == 2
+
+
+def test_only_the_chosen_workloads_are_pending() -> None:
+    a = vm("etl/a", extra={"name": "etl-a"})
+    b = vm("cmd/b", extra={"name": "cmd-b"})
+    conn = namespace(placement=FakePlacement(), compute=FakeCompute([]))
+
+    live = read_cloud(conn, [a, b], place=["cmd/b"])
+
+    assert [w.key for w in live.pending] == ["cmd/b"]
 
 
 def test_live_hosts_keep_the_spec_rack_and_maintenance() -> None:
@@ -123,3 +198,17 @@ def test_live_hosts_keep_the_spec_rack_and_maintenance() -> None:
     assert set(merged) == {"cn-01", "cn-09"}
     assert merged["cn-01"].rack == "r07" and merged["cn-01"].maintenance
     assert merged["cn-01"].vcpus == 20
+
+
+def test_bindings_made_before_a_failure_are_reported() -> None:
+    result, _ = displaced_run(second_host=True)
+    seen: list[Binding] = []
+
+    class FailingOnCreate(RecordingBinder):
+        def bind(self, workload: Workload, host: str) -> Binding:
+            raise PermanentError("openstack", f"create {workload.key}: quota")
+
+    with pytest.raises(PermanentError):
+        bind_placements(result, FailingOnCreate(), seen.append)
+
+    assert [(b.action, b.workload) for b in seen] == [(EVICT, "etl/x")]

@@ -5,12 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from citycloud.adapters.openstack import engine as openstack_engine
 from citycloud.cli import main
-from citycloud.scheduler import PRIORITY_RANKS, Scheduler
+from citycloud.scheduler import PRIORITY_RANKS, Scheduler, binding
+from citycloud.scheduler.binding import CREATE, EVICT
 from citycloud.scheduler.inputs import hosts_from_spec, workloads_from_spec
 from citycloud.spec import load_spec
+from tests.unit.scheduler.fake_cloud import (
+    FakeCompute,
+    FakePlacement,
+    RecordingBinder,
+    server,
+)
 
 
 def test_spec_gives_compute_hosts_and_vm_servers(example_spec_dir: Path) -> None:
@@ -73,3 +82,79 @@ def test_schedule_command_prints_one_line_per_workload(example_spec_dir: Path) -
     assert outcome.exit_code == 0, outcome.output
     assert outcome.stdout.count("bigdata/exchange-worker-") == 4
     assert "4 workloads: 4 placed" in outcome.stdout
+
+
+class FakeCloud:
+    """Two 16-vCPU hosts, each full with one running batch worker of the
+    example's preemptible bigdata tenant."""
+
+    def __init__(self) -> None:
+        worker = {"VCPU": 16, "MEMORY_MB": 65536, "DISK_GB": 200}
+        self.placement = FakePlacement(
+            {"rp-1": {"w1": worker}, "rp-2": {"w2": worker}, "rp-3": {}},
+            size=(4, 65536 + 512, 200),
+        )
+        self.compute = FakeCompute(
+            [
+                server("w1", "bigdata-exchange-worker-1", "ACTIVE"),
+                server("w2", "bigdata-exchange-worker-2", "ACTIVE"),
+            ]
+        )
+
+
+def test_schedule_command_evicts_preemptible_servers_for_critical_ones(
+    example_spec_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binders: list[RecordingBinder] = []
+
+    def binder(conn: object) -> RecordingBinder:
+        binders.append(RecordingBinder(conn))
+        return binders[-1]
+
+    monkeypatch.setattr(openstack_engine, "connect", lambda cloud: FakeCloud())
+    monkeypatch.setattr(binding, "OpenStackBinder", binder)
+
+    outcome = CliRunner().invoke(
+        main,
+        [
+            *("--lang", "en", "schedule", str(example_spec_dir)),
+            *("--cloud", "x", "--tenant", "dispatch"),
+        ],
+    )
+
+    assert outcome.exit_code == 0, outcome.output
+    (calls,) = [b.calls for b in binders]
+    # Only dispatch is placed; bigdata's workers give way on both hosts and,
+    # with no room left anywhere, wait shelved rather than being placed.
+    evicted = [c for c in calls if c[0] == EVICT]
+    assert {c[1] for c in evicted} == {
+        "bigdata/exchange-worker-1",
+        "bigdata/exchange-worker-2",
+    }
+    assert {c[1].split("/")[0] for c in calls if c[0] != EVICT} == {"dispatch"}
+    first_create = next(i for i, c in enumerate(calls) if c[0] == CREATE)
+    assert calls.index(evicted[0]) < first_create
+    assert "Shelved and offloaded bigdata/exchange-worker-" in outcome.stdout
+    assert "Created dispatch/command-dispatch-api-" in outcome.stdout
+    assert "2 displaced" in outcome.stdout
+
+
+def test_schedule_command_fails_when_an_eviction_does_not_free_a_host(
+    example_spec_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(openstack_engine, "connect", lambda cloud: FakeCloud())
+    monkeypatch.setattr(
+        binding, "OpenStackBinder", lambda conn: RecordingBinder(conn, stuck=True)
+    )
+
+    outcome = CliRunner().invoke(
+        main,
+        [
+            *("--lang", "en", "schedule", str(example_spec_dir)),
+            *("--cloud", "x", "--tenant", "dispatch"),
+        ],
+    )
+
+    assert outcome.exit_code == 1
+    assert "Created" not in outcome.stdout
+    assert "did not end as intended" in outcome.output
