@@ -53,3 +53,15 @@ def test_engines_come_from_the_environment_as_on_the_command_line(
     monkeypatch.setenv("CITYCLOUD_GRAFANA_URL", "http://127.0.0.1:1")
     (engine,) = engines_from_environment(spec)
     assert isinstance(engine, GrafanaEngine)
+
+
+def test_openstack_sdks_run_on_the_real_urllib3() -> None:
+    # grafana-client's niquests brings urllib3-future, whose wheel would
+    # overwrite urllib3 under requests (and keystoneauth); scripts/install
+    # keeps them apart. The fork marks its versions with a patch of 900+.
+    adapters = pytest.importorskip("requests.adapters")
+    import urllib3
+
+    patch = int(urllib3.__version__.split(".")[2].split("+")[0])
+    assert patch < 900, f"urllib3 is urllib3-future {urllib3.__version__}"
+    assert adapters.PoolManager.__module__.startswith("urllib3.")
