@@ -75,6 +75,10 @@ register(
             "zh": "已搁置并卸载 {server}，释放主机 {host}（状态 {status}）",
             "en": "Shelved and offloaded {server}, freeing {host} (status {status})",
         },
+        "scheduler.evict_failed": {
+            "zh": "未能释放主机 {host}：{server} 仍为状态 {status}（实际主机 {actual}）",
+            "en": "Could not free {host}: {server} is {status} (runs on {actual})",
+        },
         "scheduler.unverified": {
             "zh": "{count} 个服务器未达到预期状态（未在所选主机上运行或未能释放主机）。",
             "en": "{count} server(s) did not end as intended (not running on "
@@ -252,15 +256,17 @@ def schedule(
         return
     if conn is not None:
         from citycloud.scheduler.binding import (
+            EVICT,
             Binding,
             OpenStackBinder,
             bind_placements,
         )
 
         def report(b: Binding) -> None:
+            failed = b.action == EVICT and not b.verified
             _say(
                 t(
-                    f"scheduler.{b.action}",
+                    "scheduler.evict_failed" if failed else f"scheduler.{b.action}",
                     server=b.server_name,
                     host=b.host,
                     actual=b.actual_host or "-",

@@ -47,9 +47,11 @@ SERVER_ID = "server_id"
 # What a binding did to its server.
 CREATE, UNSHELVE, EVICT = "create", "unshelve", "evict"
 OFFLOADED = "SHELVED_OFFLOADED"
+SHELVED = "SHELVED"
 # Server states whose host may be freed by shelving (Nova's shelve accepts
-# these); servers in any other state hold their host untouched.
-_EVICTABLE = frozenset({"ACTIVE", "SHUTOFF", "PAUSED", "SUSPENDED"})
+# these) or, for one left shelved on its host, by offloading; servers in any
+# other state, or busy with a task, hold their host untouched.
+_EVICTABLE = frozenset({"ACTIVE", "SHUTOFF", "PAUSED", "SUSPENDED", SHELVED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,16 +265,25 @@ class OpenStackBinder:
         with _mapped(f"find server {name}"):
             server_id = workload.extra.get(SERVER_ID) or self._find_id(name)
         with _mapped(f"shelve server {name} on {host}"):
-            self.conn.compute.shelve_server(server_id)
+            # One an interrupted run left shelved on its host is only offloaded
+            # (and one shelved meanwhile only waited for): Nova refuses to
+            # shelve it again.
+            if self.conn.compute.get_server(server_id).status not in {
+                SHELVED,
+                OFFLOADED,
+            }:
+                self.conn.compute.shelve_server(server_id)
             deadline = time.monotonic() + self.timeout_s
             offload_asked = False
             while True:
                 server = self.conn.compute.get_server(server_id)
-                done = server.status == OFFLOADED or server.status == "ERROR"
+                # Nova says SHELVED_OFFLOADED a moment before it clears the host.
+                gone = not (server.compute_host or server.hypervisor_hostname)
+                done = (server.status == OFFLOADED and gone) or server.status == "ERROR"
                 if done or time.monotonic() > deadline:
                     break
                 if (
-                    server.status == "SHELVED"
+                    server.status == SHELVED
                     and server.task_state is None
                     and not offload_asked
                 ):
@@ -316,23 +327,36 @@ class LiveCloud:
 def read_cloud(
     conn: Any, workloads: Iterable[Workload], place: Iterable[str] | None = None
 ) -> LiveCloud:
-    """The cloud's hosts and servers, matched to `workloads` by server name.
+    """The cloud's hosts and servers, matched to `workloads` by server name
+    within the workload's project (the admin's own when it names none).
 
     Only workloads whose keys are in `place` (all, if None) become pending;
     the others are still recognised, so their servers may be displaced.
-    A name two servers share matches neither: both stay fixed usage.
+    A name two servers of the project share matches neither: both stay fixed
+    usage, like servers of other projects whatever their names.
     """
     wanted = set(place) if place is not None else None
     with _mapped("list servers"):
         servers = list(conn.compute.servers(details=True, all_projects=True))
-    named: dict[str, list[Any]] = {}
+    with _mapped("list projects"):
+        project_ids: dict[str, set[str]] = {}
+        for project in conn.identity.projects():
+            project_ids.setdefault(project.name, set()).add(project.id)
+        own_id = conn.current_project_id
+    named: dict[tuple[str, str], list[Any]] = {}
     for server in servers:
-        named.setdefault(server.name, []).append(server)
+        named.setdefault((server.name, server.project_id), []).append(server)
     running: dict[str, tuple[Workload, float]] = {}
     pending: list[Workload] = []
     existing: list[str] = []
     for workload in workloads:
-        matches = named.get(_server_name(workload), [])
+        project = workload.extra.get("project")
+        owners = project_ids.get(project, set()) if project else {own_id}
+        matches = [
+            s
+            for owner in sorted(owners)
+            for s in named.get((_server_name(workload), owner), [])
+        ]
         if len(matches) > 1:
             log.warning(
                 "%d servers are named %s: none is treated as workload %s",
@@ -346,12 +370,14 @@ def read_cloud(
             continue
         server = matches[0]
         mine = replace(workload, extra={**workload.extra, SERVER_ID: server.id})
-        if len(matches) == 1 and server.status == OFFLOADED:
+        # Nova refuses to shelve or unshelve a server busy with a task.
+        idle = len(matches) == 1 and server.task_state is None
+        if idle and server.status == OFFLOADED:
             if wanted is None or workload.key in wanted:
                 pending.append(mine)
             continue
         existing.append(workload.key)
-        if len(matches) == 1 and server.status in _EVICTABLE:
+        if idle and server.status in _EVICTABLE:
             running[server.id] = (mine, _epoch(server))
     hosts, allocations = read_placement(conn, running)
     return LiveCloud(hosts, allocations, pending, existing)

@@ -71,9 +71,28 @@ class FakePlacement:
         return namespace(json=lambda: body)
 
 
-def server(id: str, name: str, status: str, launched: str | None = None) -> Any:
+# The project of the servers a fake cloud lists unless told otherwise, and
+# the one its admin connection is scoped to.
+ADMIN_PROJECT = "p-admin"
+
+
+def server(
+    id: str,
+    name: str,
+    status: str,
+    launched: str | None = None,
+    *,
+    project_id: str = ADMIN_PROJECT,
+    task_state: str | None = None,
+) -> Any:
     return namespace(
-        id=id, name=name, status=status, launched_at=launched, created_at=None
+        id=id,
+        name=name,
+        status=status,
+        launched_at=launched,
+        created_at=None,
+        project_id=project_id,
+        task_state=task_state,
     )
 
 
@@ -84,6 +103,22 @@ class FakeCompute:
     def servers(self, **query: Any) -> list[Any]:
         assert query.get("all_projects") is True
         return self.listed
+
+
+def fake_conn(
+    placement: FakePlacement,
+    compute: FakeCompute,
+    projects: dict[str, str] | None = None,
+) -> Any:
+    """An admin connection, scoped to ADMIN_PROJECT, to a fake cloud whose
+    Keystone knows `projects` (name -> id) besides the admin's own."""
+    known = {"admin": ADMIN_PROJECT, **(projects or {})}
+    return namespace(
+        placement=placement,
+        compute=compute,
+        identity=FakeIdentity(known),
+        current_project_id=ADMIN_PROJECT,
+    )
 
 
 class RecordingBinder:
@@ -112,3 +147,46 @@ class RecordingBinder:
                 workload.key, host, "id-9", workload.key, host, "ERROR", EVICT
             )
         return Binding(workload.key, host, "id-9", workload.key, None, OFFLOADED, EVICT)
+
+
+class FakeIdentity:
+    """Keystone's project list: name -> id."""
+
+    def __init__(self, projects: dict[str, str]) -> None:
+        self.listed = projects
+
+    def projects(self) -> list[Any]:
+        return [namespace(id=i, name=n) for n, i in self.listed.items()]
+
+
+class ScriptedNova:
+    """Nova's compute API for one server that shows the given states, as
+    (status, task_state, host), one per read (the last one from then on).
+    Shelving refuses the states Nova refuses; the actions asked are kept."""
+
+    def __init__(self, states: list[tuple[str, str | None, str | None]]) -> None:
+        self.states = list(states)
+        self.actions: list[str] = []
+
+    def get_server(self, server_id: str) -> Any:
+        status, task, on = self.states[0]
+        if len(self.states) > 1:
+            self.states.pop(0)
+        return namespace(
+            id=server_id,
+            status=status,
+            task_state=task,
+            compute_host=on,
+            hypervisor_hostname=on,
+        )
+
+    def shelve_server(self, server_id: str) -> None:
+        from openstack.exceptions import ConflictException
+
+        status = self.states[0][0]
+        if status not in {"ACTIVE", "SHUTOFF", "PAUSED", "SUSPENDED"}:
+            raise ConflictException(f"Cannot 'shelve' instance while it is {status}")
+        self.actions.append("shelve")
+
+    def shelve_offload_server(self, server_id: str) -> None:
+        self.actions.append("offload")

@@ -15,6 +15,7 @@ from citycloud.scheduler.binding import (
     SERVER_ID,
     UNSHELVE,
     Binding,
+    OpenStackBinder,
     ShadowModeError,
     bind_placements,
     merge_hosts,
@@ -25,6 +26,8 @@ from tests.unit.scheduler.fake_cloud import (
     FakeCompute,
     FakePlacement,
     RecordingBinder,
+    ScriptedNova,
+    fake_conn,
     namespace,
     server,
 )
@@ -160,7 +163,7 @@ def test_the_cloud_is_read_as_running_waiting_and_new_workloads() -> None:
     )
 
     live = read_cloud(
-        namespace(placement=placement, compute=compute),
+        fake_conn(placement, compute),
         [running_vm, shelved_vm, new_vm, twice_vm],
     )
 
@@ -182,7 +185,7 @@ def test_the_cloud_is_read_as_running_waiting_and_new_workloads() -> None:
 def test_only_the_chosen_workloads_are_pending() -> None:
     a = vm("etl/a", extra={"name": "etl-a"})
     b = vm("cmd/b", extra={"name": "cmd-b"})
-    conn = namespace(placement=FakePlacement(), compute=FakeCompute([]))
+    conn = fake_conn(FakePlacement(), FakeCompute([]))
 
     live = read_cloud(conn, [a, b], place=["cmd/b"])
 
@@ -212,3 +215,138 @@ def test_bindings_made_before_a_failure_are_reported() -> None:
         bind_placements(result, FailingOnCreate(), seen.append)
 
     assert [(b.action, b.workload) for b in seen] == [(EVICT, "etl/x")]
+
+
+def test_a_same_named_server_of_another_project_is_not_the_workloads() -> None:
+    # The spec's preemptible etl-a belongs to project etl; a server of that
+    # name in a project the spec does not name must never be shelved or
+    # unshelved as if it were the workload's, nor stop etl-a being created.
+    mine = vm(
+        "etl/a", priority=0, preemptible=True, extra={"name": "etl-a", "project": "etl"}
+    )
+    waiting = vm("etl/b", priority=0, extra={"name": "etl-b", "project": "etl"})
+    placement = FakePlacement(
+        {"rp-1": {"vm-x": {"VCPU": 2, "MEMORY_MB": 1024}}, "rp-2": {}, "rp-3": {}}
+    )
+    compute = FakeCompute(
+        [
+            server("vm-x", "etl-a", "ACTIVE", project_id="p-other"),
+            server("vm-y", "etl-b", OFFLOADED, project_id="p-other"),
+        ]
+    )
+    conn = fake_conn(placement, compute, {"etl": "p-etl", "other": "p-other"})
+
+    live = read_cloud(conn, [mine, waiting])
+
+    assert [w.key for w in live.pending] == ["etl/a", "etl/b"]
+    assert all(SERVER_ID not in w.extra for w in live.pending)
+    assert live.existing == []
+    (usage,) = live.allocations
+    assert usage.workload.key == "placement-usage/cn-01"
+    assert not usage.workload.preemptible
+
+
+def test_a_server_of_the_workloads_project_is_matched_by_name() -> None:
+    mine = vm(
+        "etl/a", priority=0, preemptible=True, extra={"name": "etl-a", "project": "etl"}
+    )
+    placement = FakePlacement(
+        {"rp-1": {"vm-a": {"VCPU": 2, "MEMORY_MB": 1024}}, "rp-2": {}, "rp-3": {}}
+    )
+    compute = FakeCompute(
+        [
+            server("vm-a", "etl-a", "ACTIVE", project_id="p-etl"),
+            server("vm-x", "etl-a", "ACTIVE", project_id="p-other"),
+        ]
+    )
+    conn = fake_conn(placement, compute, {"etl": "p-etl", "other": "p-other"})
+
+    live = read_cloud(conn, [mine])
+
+    assert live.pending == [] and live.existing == ["etl/a"]
+    (allocation,) = live.allocations
+    assert allocation.workload.key == "etl/a"
+    assert allocation.workload.extra[SERVER_ID] == "vm-a"
+
+
+def test_a_server_left_shelved_on_its_host_may_still_be_evicted() -> None:
+    # A run interrupted between shelve and offload (a cloud that keeps
+    # shelved servers on their host) leaves the server SHELVED, holding its
+    # host: the next run must still be able to free that host.
+    batch = vm("etl/a", priority=0, preemptible=True, extra={"name": "etl-a"})
+    placement = FakePlacement(
+        {"rp-1": {"vm-a": {"VCPU": 2, "MEMORY_MB": 1024}}, "rp-2": {}, "rp-3": {}}
+    )
+    compute = FakeCompute([server("vm-a", "etl-a", "SHELVED")])
+
+    live = read_cloud(fake_conn(placement, compute), [batch])
+
+    (allocation,) = live.allocations
+    assert allocation.workload.key == "etl/a" and allocation.workload.preemptible
+    nova = ScriptedNova(
+        [
+            ("SHELVED", None, "cn-01"),
+            ("SHELVED", None, "cn-01"),
+            (OFFLOADED, None, None),
+        ]
+    )
+    binder = OpenStackBinder(namespace(compute=nova), poll_s=0)
+
+    eviction = binder.evict(allocation.workload, "cn-01")
+
+    assert nova.actions == ["offload"]
+    assert eviction.verified
+
+
+def test_an_eviction_waits_until_nova_has_taken_the_server_off_its_host() -> None:
+    # Nova reports SHELVED_OFFLOADED a moment before it clears the host.
+    nova = ScriptedNova(
+        [
+            ("ACTIVE", None, "cn-01"),
+            ("ACTIVE", "shelving", "cn-01"),
+            ("SHELVED", "shelving_offloading", "cn-01"),
+            (OFFLOADED, None, "cn-01"),
+            (OFFLOADED, None, None),
+        ]
+    )
+    binder = OpenStackBinder(namespace(compute=nova), poll_s=0)
+    victim = vm("etl/a", priority=0, preemptible=True, extra={SERVER_ID: "vm-a"})
+
+    eviction = binder.evict(victim, "cn-01")
+
+    assert nova.actions == ["shelve"]
+    assert eviction.verified, eviction
+
+
+def test_servers_busy_with_a_task_are_neither_displaced_nor_unshelved() -> None:
+    # Nova refuses to shelve a migrating server or to unshelve one that is
+    # already being unshelved: planning either would abort the run halfway.
+    moving = vm("etl/a", priority=0, preemptible=True, extra={"name": "etl-a"})
+    coming = vm("etl/b", priority=0, preemptible=True, extra={"name": "etl-b"})
+    placement = FakePlacement(
+        {"rp-1": {"vm-a": {"VCPU": 2, "MEMORY_MB": 1024}}, "rp-2": {}, "rp-3": {}}
+    )
+    compute = FakeCompute(
+        [
+            server("vm-a", "etl-a", "ACTIVE", task_state="migrating"),
+            server("vm-b", "etl-b", OFFLOADED, task_state="unshelving"),
+        ]
+    )
+
+    live = read_cloud(fake_conn(placement, compute), [moving, coming])
+
+    assert live.pending == []
+    assert sorted(live.existing) == ["etl/a", "etl/b"]
+    (usage,) = live.allocations
+    assert usage.workload.key == "placement-usage/cn-01"
+
+
+def test_a_server_shelved_meanwhile_is_only_waited_for() -> None:
+    nova = ScriptedNova([(OFFLOADED, None, None)])
+    binder = OpenStackBinder(namespace(compute=nova), poll_s=0)
+    victim = vm("etl/a", priority=0, preemptible=True, extra={SERVER_ID: "vm-a"})
+
+    eviction = binder.evict(victim, "cn-01")
+
+    assert nova.actions == []
+    assert eviction.verified

@@ -15,7 +15,9 @@ from citycloud.scheduler.binding import CREATE, EVICT
 from citycloud.scheduler.inputs import hosts_from_spec, workloads_from_spec
 from citycloud.spec import load_spec
 from tests.unit.scheduler.fake_cloud import (
+    ADMIN_PROJECT,
     FakeCompute,
+    FakeIdentity,
     FakePlacement,
     RecordingBinder,
     server,
@@ -96,10 +98,12 @@ class FakeCloud:
         )
         self.compute = FakeCompute(
             [
-                server("w1", "bigdata-exchange-worker-1", "ACTIVE"),
-                server("w2", "bigdata-exchange-worker-2", "ACTIVE"),
+                server("w1", "bigdata-exchange-worker-1", "ACTIVE", project_id="p-bd"),
+                server("w2", "bigdata-exchange-worker-2", "ACTIVE", project_id="p-bd"),
             ]
         )
+        self.identity = FakeIdentity({"bigdata": "p-bd", "dispatch": "p-dispatch"})
+        self.current_project_id = ADMIN_PROJECT
 
 
 def test_schedule_command_evicts_preemptible_servers_for_critical_ones(
@@ -158,3 +162,25 @@ def test_schedule_command_fails_when_an_eviction_does_not_free_a_host(
     assert outcome.exit_code == 1
     assert "Created" not in outcome.stdout
     assert "did not end as intended" in outcome.output
+    # The failed eviction is not announced as done.
+    assert "Shelved and offloaded" not in outcome.stdout
+    assert "Could not free cn-0" in outcome.stdout
+    assert "is ERROR" in outcome.stdout
+
+
+def test_a_failed_eviction_is_reported_as_failed_in_chinese(
+    example_spec_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(openstack_engine, "connect", lambda cloud: FakeCloud())
+    monkeypatch.setattr(
+        binding, "OpenStackBinder", lambda conn: RecordingBinder(conn, stuck=True)
+    )
+
+    outcome = CliRunner().invoke(
+        main,
+        ["schedule", str(example_spec_dir), "--cloud", "x", "--tenant", "dispatch"],
+    )
+
+    assert outcome.exit_code == 1
+    assert "已搁置并卸载" not in outcome.stdout
+    assert "未能释放主机 cn-0" in outcome.stdout
