@@ -107,6 +107,12 @@ def report(exc: CityCloudError) -> int:
         console.print(f"[bold red]{t('error.spec', count=len(exc.problems))}[/]")
         for problem in exc.problems:
             console.print(f"  {problem}", markup=False)
+        if exc.unread:
+            console.print(
+                t("error.spec_unread", files=", ".join(exc.unread)),
+                markup=False,
+                style="yellow",
+            )
         return 1
     if isinstance(exc, SafetyError):
         console.print(f"[bold yellow]{t('error.safety', message='')}[/]", end="")

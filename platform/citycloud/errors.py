@@ -30,11 +30,24 @@ class Problem:
 
 
 class SpecError(CityCloudError):
-    """The spec is invalid; carries every problem found, not just the first."""
+    """The spec is invalid; carries every problem found, not just the first.
 
-    def __init__(self, problems: Iterable[Problem]) -> None:
+    ``unread`` names the files that could not be read in full (a YAML syntax
+    error, say). The other files were still checked field by field, but the
+    checks that need the whole spec were not run, so more problems may show
+    once these files are fixed; whoever shows the problems must say so.
+    """
+
+    def __init__(self, problems: Iterable[Problem], unread: Iterable[str] = ()) -> None:
         self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        self.unread = tuple(unread)
+        lines = [str(p) for p in self.problems]
+        if self.unread:
+            lines.append(
+                "checks that need the whole spec were not run: "
+                f"{', '.join(self.unread)} could not be read in full"
+            )
+        super().__init__("\n".join(lines))
 
 
 class PlanError(CityCloudError):

@@ -62,6 +62,16 @@ register(
             "zh": "规格文件有 {count} 处错误：",
             "en": "The spec has {count} problem(s):",
         },
+        "error.spec_unread": {
+            "zh": "以下文件未能完整读取：{files}。其余文件已逐个检查字段，"
+            "但需要完整规格的检查（组织树与区划 CSV、租户与组织及数据中心之间的引用、"
+            "重名、网段重叠、配额）未运行；修正这些文件后再运行一次。",
+            "en": "These files could not be read in full: {files}. The other files "
+            "were checked field by field, but the checks that need the whole spec "
+            "(the organisation tree and divisions CSVs, references between tenants, "
+            "organisations and the data center, duplicates, overlapping networks, "
+            "quotas) were not run; run again once these files are fixed.",
+        },
         "error.plan": {"zh": "无法生成计划：{message}", "en": "Cannot plan: {message}"},
         "error.safety": {"zh": "已拒绝执行：{message}", "en": "Refused: {message}"},
         "error.adapter": {

@@ -144,6 +144,39 @@ def _named(
     return tenant.model_copy(update={"slug": slug, "apps": apps}), problems
 
 
+# Where several files' values meet: with a file unread, a field missing (or a
+# list too short) here may well be written in that file.
+_MERGED_TYPES = ("missing", "too_short")
+
+
+def _merged_away(error: Any) -> bool:
+    loc = tuple(error["loc"])
+    return error["type"] in _MERGED_TYPES and (
+        len(loc) == 1 or (len(loc) == 2 and loc[0] == "datacenter")
+    )
+
+
+def _field_problems(data: dict[str, Any], sources: SourceMap) -> list[Problem]:
+    """The schema and field problems of a spec some of whose files could not be
+    read: only what the files that were read get wrong on their own. What the
+    unread files may supply (a required section, the datacenter's regions) and
+    the checks across the whole spec are left out."""
+    try:
+        document = SpecDocument.model_validate(data)
+    except ValidationError as exc:
+        problems = _validation_problems(exc, sources)
+        return [
+            problem
+            for problem, error in zip(problems, exc.errors(), strict=True)
+            if not _merged_away(error)
+        ]
+    return [
+        problem
+        for i, tenant in enumerate(document.tenants)
+        for problem in _named(tenant, i, sources)[1]
+    ]
+
+
 def parse_spec(
     data: dict[str, Any],
     sources: SourceMap | None = None,
@@ -253,7 +286,14 @@ def load_spec(
     """
     root = Path(path)
     (progress or (lambda _s: None))("read")
-    data, sources = read_documents(root)
+    data, sources, unread = read_documents(root)
+    if unread:
+        # Go on with what the other files hold, so that one run reports their
+        # problems too; but only field by field, and say what was not checked.
+        raise SpecError(
+            [*unread, *_field_problems(data, sources)],
+            unread=dict.fromkeys(problem.file for problem in unread),
+        )
     base = root if root.is_dir() else root.parent
     return parse_spec(
         data, sources, [Path(d) for d in divisions], base_dir=base, progress=progress

@@ -286,8 +286,16 @@ def _shift(
             yield (*prefix, index + offset, *path[n + 1 :]), where
 
 
-def read_documents(path: Path) -> tuple[dict[str, Any], SourceMap]:
-    """Read and merge every file of the spec into one plain document."""
+def read_documents(
+    path: Path,
+) -> tuple[dict[str, Any], SourceMap, list[Problem]]:
+    """Read and merge every file of the spec into one plain document.
+
+    A file that cannot be read, or not in full (a YAML syntax error, a list
+    key that is not a list), does not stop the others: its problems are
+    returned with what the other files hold, so that one run can report the
+    problems of every file. Only a spec path that is itself wrong (missing, an
+    empty folder) raises."""
     merged: dict[str, Any] = {}
     sources = SourceMap(default_file=str(path))
     problems: list[Problem] = []
@@ -339,9 +347,7 @@ def read_documents(path: Path) -> tuple[dict[str, Any], SourceMap]:
                 sources.lines.update(
                     (p, w) for p, w in lines.items() if p[:1] == (key,)
                 )
-    if problems:
-        raise SpecError(problems)
-    return merged, sources
+    return merged, sources, problems
 
 
 @dataclass(frozen=True, slots=True)

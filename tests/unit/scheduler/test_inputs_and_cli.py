@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -106,25 +107,33 @@ class FakeCloud:
         self.current_project_id = ADMIN_PROJECT
 
 
-def test_schedule_command_evicts_preemptible_servers_for_critical_ones(
-    example_spec_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def schedule_on_fake_cloud(
+    spec_dir: Path, monkeypatch: pytest.MonkeyPatch, lang: str, **binder: bool
+) -> tuple[Any, list[RecordingBinder]]:
+    """`citycloud schedule --cloud x --tenant dispatch` on FakeCloud, every
+    binding recorded (RecordingBinder options in `binder`)."""
     binders: list[RecordingBinder] = []
 
-    def binder(conn: object) -> RecordingBinder:
-        binders.append(RecordingBinder(conn))
+    def make(conn: object) -> RecordingBinder:
+        binders.append(RecordingBinder(conn, **binder))
         return binders[-1]
 
     monkeypatch.setattr(openstack_engine, "connect", lambda cloud: FakeCloud())
-    monkeypatch.setattr(binding, "OpenStackBinder", binder)
-
+    monkeypatch.setattr(binding, "OpenStackBinder", make)
     outcome = CliRunner().invoke(
         main,
         [
-            *("--lang", "en", "schedule", str(example_spec_dir)),
+            *("--lang", lang, "schedule", str(spec_dir)),
             *("--cloud", "x", "--tenant", "dispatch"),
         ],
     )
+    return outcome, binders
+
+
+def test_schedule_command_evicts_preemptible_servers_for_critical_ones(
+    example_spec_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcome, binders = schedule_on_fake_cloud(example_spec_dir, monkeypatch, "en")
 
     assert outcome.exit_code == 0, outcome.output
     (calls,) = [b.calls for b in binders]
@@ -146,18 +155,7 @@ def test_schedule_command_evicts_preemptible_servers_for_critical_ones(
 def test_schedule_command_fails_when_an_eviction_does_not_free_a_host(
     example_spec_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(openstack_engine, "connect", lambda cloud: FakeCloud())
-    monkeypatch.setattr(
-        binding, "OpenStackBinder", lambda conn: RecordingBinder(conn, stuck=True)
-    )
-
-    outcome = CliRunner().invoke(
-        main,
-        [
-            *("--lang", "en", "schedule", str(example_spec_dir)),
-            *("--cloud", "x", "--tenant", "dispatch"),
-        ],
-    )
+    outcome, _ = schedule_on_fake_cloud(example_spec_dir, monkeypatch, "en", stuck=True)
 
     assert outcome.exit_code == 1
     assert "Created" not in outcome.stdout
@@ -171,15 +169,7 @@ def test_schedule_command_fails_when_an_eviction_does_not_free_a_host(
 def test_a_failed_eviction_is_reported_as_failed_in_chinese(
     example_spec_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(openstack_engine, "connect", lambda cloud: FakeCloud())
-    monkeypatch.setattr(
-        binding, "OpenStackBinder", lambda conn: RecordingBinder(conn, stuck=True)
-    )
-
-    outcome = CliRunner().invoke(
-        main,
-        ["schedule", str(example_spec_dir), "--cloud", "x", "--tenant", "dispatch"],
-    )
+    outcome, _ = schedule_on_fake_cloud(example_spec_dir, monkeypatch, "zh", stuck=True)
 
     assert outcome.exit_code == 1
     assert "已搁置并卸载" not in outcome.stdout
