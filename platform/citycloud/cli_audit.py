@@ -27,6 +27,7 @@ from citycloud.store import StateStore
 from citycloud.store.audit import (
     DEFAULT_RETENTION,
     AuditLedger,
+    Hold,
     VerifyResult,
     format_time,
     make_filters,
@@ -79,6 +80,17 @@ register(
             "en": "Hold #{id} released.",
         },
         "audit.hold.none": {"zh": "当前没有保全。", "en": "No active holds."},
+        "audit.hold.subtree": {
+            "zh": "保全范围：{name}（{code}）及其全部下级，按当前规格共 {count} 个组织；"
+            "此后规格变更不影响本保全。",
+            "en": "It covers {name} ({code}) and everything under it as the spec "
+            "stands now, {count} organisations in all; later spec changes do not "
+            "alter it.",
+        },
+        "audit.hold.exact": {
+            "zh": "保全范围：仅组织 {code} 本身。",
+            "en": "It covers organisation {code} only.",
+        },
         "audit.keys.rotated": {
             "zh": "签名密钥已轮换：当前密钥 {key_id}"
             "（旧私钥已销毁，旧公钥保留用于核验）。",
@@ -185,16 +197,47 @@ def _moment(text: str | None, zone: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
 
 
-def _org_codes(org: str | None, spec_path: str | None) -> list[str] | None:
-    if org is None:
-        return None
+def _org_subtree(org: str, spec_path: str | None) -> tuple[list[str], str | None]:
+    """``org`` and every code under it in the spec, and ``org``'s name.
+
+    Without a spec only ``org`` itself (with a warning) and no name.
+    """
     if spec_path is None:
         console.print(t("audit.org.needs_spec"), style="yellow")
-        return [org]
+        return [org], None
     spec = load_spec(spec_path)
     if org not in spec.orgs:
         raise click.BadParameter(f"unknown organisation {org}", param_hint="--org")
-    return list(spec.subtree(org))
+    return list(spec.subtree(org)), spec.orgs[org].name
+
+
+def _org_codes(org: str | None, spec_path: str | None) -> list[str] | None:
+    return None if org is None else _org_subtree(org, spec_path)[0]
+
+
+# A hold on the whole city covers thousands of codes: --list shows the first.
+_LISTED_CODES = 20
+
+
+def describe_hold(item: Hold) -> str:
+    """One line for ``hold --list``: who set it, why, and what it covers."""
+    scope = item.scope()
+    parts: list[str] = []
+    for key in ("actor", "org_code", "tenant", "since", "until"):
+        if key not in scope:
+            continue
+        if key != "org_code":
+            parts.append(f"{key}={scope[key]}")
+            continue
+        named = " ".join(filter(None, (item.org_code, item.org_name)))
+        codes: list[str] = scope["org_codes"]
+        more = f",… ({len(codes)} in all)" if len(codes) > _LISTED_CODES else ""
+        parts.append(f"org={named}")
+        parts.append(f"orgs={','.join(codes[:_LISTED_CODES])}{more}")
+    return (
+        f"#{item.id} {format_time(item.created_at)} {item.created_by}: "
+        f"{item.reason} [{' '.join(parts)}]"
+    )
 
 
 def print_verify(result: VerifyResult) -> None:
@@ -379,11 +422,16 @@ def prune(
 @audit.command()
 @state_option
 @key_dir_option
+@spec_option
 @tz_option
 @click.option("--reason", default=None, help="Why the records must be kept.")
 @click.option("--actor", default=None, help="Keep this person's records.")
 @click.option(
-    "--org", "org_code", default=None, help="Keep this organisation's records."
+    "--org",
+    "org_code",
+    default=None,
+    help="Keep the records of this organisation and every one under it "
+    "(from --spec; without it only this code).",
 )
 @click.option("--tenant", default=None, help="Keep this tenant's records.")
 @click.option("--since", default=None, help="Keep records from this date.")
@@ -400,6 +448,7 @@ def prune(
 def hold(
     state_url: str | None,
     key_dir: Path | None,
+    spec_path: str | None,
     tz: str,
     reason: str | None,
     actor: str | None,
@@ -410,27 +459,19 @@ def hold(
     release_id: int | None,
     list_holds: bool,
 ) -> None:
-    """Keep matching records past the retention (a legal or disciplinary hold)."""
+    """Keep matching records past the retention (a legal or disciplinary hold).
+
+    A hold on an organisation covers it and every organisation under it as
+    the spec stands when the hold is set; that set of codes is stored with the
+    hold, so later spec changes neither widen nor narrow it.
+    """
     ledger = _ledger(state_url, key_dir)
     if list_holds:
         holds = ledger.holds()
         if not holds:
             out.print(t("audit.hold.none"))
         for item in holds:
-            scope = {
-                k: v
-                for k, v in (
-                    ("actor", item.actor),
-                    ("org", item.org_code),
-                    ("tenant", item.tenant),
-                )
-                if v
-            }
-            out.print(
-                f"#{item.id} {format_time(item.created_at)} {item.created_by}: "
-                f"{item.reason} {scope}",
-                markup=False,
-            )
+            out.print(describe_hold(item), markup=False)
         return
     if release_id is not None:
         ledger.release_hold(release_id, released_by=current_actor())
@@ -438,16 +479,28 @@ def hold(
         return
     if not reason:
         raise click.UsageError("--reason is required to set a hold")
+    codes, org_name = (
+        _org_subtree(org_code, spec_path) if org_code is not None else (None, None)
+    )
     hold_id = ledger.hold(
         reason,
         created_by=current_actor(),
         actor=actor,
         org_code=org_code,
+        org_codes=codes,
+        org_name=org_name,
         tenant=tenant,
         since=_moment(since, tz),
         until=_moment(until, tz),
     )
     out.print(t("audit.hold.done", id=hold_id))
+    if org_code is None or codes is None:
+        return
+    if spec_path is None:
+        out.print(t("audit.hold.exact", code=org_code), markup=False)
+    else:
+        line = t("audit.hold.subtree", name=org_name, code=org_code, count=len(codes))
+        out.print(line, markup=False)
 
 
 @audit.command("pull-keycloak")

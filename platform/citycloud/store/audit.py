@@ -14,8 +14,10 @@ Appends from several processes are serialised by locking the single
 SQLite.
 
 Retention removes record content once it is older than the spec's retention,
-unless a hold covers it. A pruned record keeps its chain links; a leading run
-of pruned records is replaced by a signed anchor, so the chain still verifies.
+unless a hold covers it (a hold on an organisation covers the subtree it had
+when the hold was set, see :class:`Hold`). A pruned record keeps its chain
+links; a leading run of pruned records is replaced by a signed anchor, so the
+chain still verifies.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from citycloud.store.audit_schema import (
     audit_digest,
     audit_head,
     audit_hold,
+    audit_hold_org,
     audit_ingested,
     audit_record,
 )
@@ -190,9 +193,17 @@ def _new_id(result: Any) -> int:
     return int(key[0])
 
 
+def _length(column: Any) -> int | None:
+    """The declared length of a text column (None: unbounded)."""
+    return getattr(column.type, "length", None)
+
+
 def _clip(value: str | None, column: str) -> str | None:
     """Fit ``value`` into its column: PostgreSQL refuses longer text."""
-    length = getattr(audit_record.c[column].type, "length", None)
+    return _fit(value, _length(audit_record.c[column]))
+
+
+def _fit(value: str | None, length: int | None) -> str | None:
     if value is None or length is None or len(value) <= length:
         return value
     return value[: length - 1] + "…"
@@ -305,6 +316,26 @@ class VerifyResult:
 
 @dataclass(frozen=True, slots=True)
 class Hold:
+    """A legal or disciplinary hold: records it covers outlive the retention.
+
+    Every criterion given must match. A hold on an organisation covers the
+    fixed set ``org_codes``: the organisation the auditor named and, when the
+    spec was at hand, every organisation under it as the spec stood when the
+    hold was set. The set is stored with the hold (and in its own hash-chained
+    ``audit.hold`` record) rather than worked out from the spec again at prune
+    time because a hold must keep what it covered when it was placed: a
+    township moved to another county, renamed or dropped from the spec during
+    the investigation still has its staff's records kept, prune needs no spec,
+    and anyone can read from the ledger exactly what was held. The price: an
+    organisation added under the county after the hold is not covered; set a
+    further hold for it. A prefix rule on the division codes would avoid that,
+    but the spec does not require a child's code to start with its parent's,
+    so it could both miss a subtree and catch strangers.
+
+    ``org_codes`` None with an ``org_code`` means that one code only (holds
+    made before codes were stored with them, or without a spec).
+    """
+
     id: int
     reason: str
     created_by: str
@@ -315,18 +346,42 @@ class Hold:
     since: datetime | None = None
     until: datetime | None = None
     released_at: datetime | None = None
+    org_codes: frozenset[str] | None = None
+    org_name: str | None = None
+
+    @property
+    def covered_orgs(self) -> frozenset[str] | None:
+        """The organisation codes whose records this hold keeps (None: any)."""
+        if self.org_codes:
+            return self.org_codes
+        return None if self.org_code is None else frozenset({self.org_code})
 
     def covers(self, row: Mapping[Any, Any]) -> bool:
         """Does this hold keep the record ``row`` (a mapping of its columns)?"""
         if self.actor is not None and row["actor"] != self.actor:
             return False
-        if self.org_code is not None and row["actor_org_code"] != self.org_code:
+        orgs = self.covered_orgs
+        if orgs is not None and row["actor_org_code"] not in orgs:
             return False
         if self.tenant is not None and row["tenant"] != self.tenant:
             return False
         if self.since is not None and row["time"] < format_time(self.since):
             return False
         return not (self.until is not None and row["time"] >= format_time(self.until))
+
+    def scope(self) -> dict[str, Any]:
+        """What the hold covers, as plain values (only the criteria given)."""
+        orgs = self.covered_orgs
+        values: dict[str, Any] = {
+            "actor": self.actor,
+            "org_code": self.org_code,
+            "org_name": self.org_name,
+            "org_codes": sorted(orgs) if orgs is not None else None,
+            "tenant": self.tenant,
+            "since": format_time(self.since) if self.since else None,
+            "until": format_time(self.until) if self.until else None,
+        }
+        return {k: v for k, v in values.items() if v is not None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -798,19 +853,35 @@ class AuditLedger:
         created_by: str,
         actor: str | None = None,
         org_code: str | None = None,
+        org_codes: Iterable[str] | None = None,
+        org_name: str | None = None,
         tenant: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> int:
-        """Keep matching records past retention until released; the hold id."""
+        """Keep matching records past retention until released; the hold id.
+
+        ``org_codes`` are the codes a hold on ``org_code`` covers (its subtree
+        from the spec, ``org_code`` itself included even if left out); without
+        them the hold covers ``org_code`` alone. They are fixed now: see
+        :class:`Hold`. ``org_name`` is kept for people reading the hold later.
+        """
         if not reason.strip():
             raise AuditError("a hold needs a reason")
+        if org_code is None and (org_codes is not None or org_name is not None):
+            raise AuditError("org_codes and org_name need the org_code they belong to")
+        codes = sorted({org_code, *(org_codes or ())}) if org_code is not None else None
+        length = _length(audit_hold_org.c.org_code) or 0
+        too_long = [code for code in codes or () if len(code) > length]
+        if too_long:
+            raise AuditError(f"organisation code {too_long[0]!r} is too long")
         values = {
             "reason": reason,
             "created_by": created_by,
             "created_at": format_time(self.clock()),
             "actor": actor,
             "org_code": org_code,
+            "org_name": _fit(org_name, _length(audit_hold.c.org_name)),
             "tenant": tenant,
             "since": format_time(since) if since else None,
             "until": format_time(until) if until else None,
@@ -818,9 +889,15 @@ class AuditLedger:
 
         def work(conn: Connection) -> int:
             hold_id = _new_id(conn.execute(insert(audit_hold).values(**values)))
-            detail = {
+            if codes:
+                conn.execute(
+                    insert(audit_hold_org),
+                    [{"hold_id": hold_id, "org_code": code} for code in codes],
+                )
+            detail: dict[str, Any] = {
                 k: v for k, v in values.items() if k not in ("created_by", "created_at")
             }
+            detail["org_codes"] = codes
             self._append_locked(
                 conn,
                 [
@@ -862,11 +939,18 @@ class AuditLedger:
 
     def holds(self, *, active_only: bool = True) -> list[Hold]:
         statement = select(audit_hold).order_by(audit_hold.c.id)
+        codes_of = select(audit_hold_org.c.hold_id, audit_hold_org.c.org_code).join(
+            audit_hold, audit_hold.c.id == audit_hold_org.c.hold_id
+        )
         if active_only:
             statement = statement.where(audit_hold.c.released_at.is_(None))
+            codes_of = codes_of.where(audit_hold.c.released_at.is_(None))
+        codes: dict[int, set[str]] = {}
         with self.engine.connect() as conn:
             rows = conn.execute(statement).mappings().all()
-        return [_hold_of(row) for row in rows]
+            for hold_id, code in conn.execute(codes_of):
+                codes.setdefault(int(hold_id), set()).add(str(code))
+        return [_hold_of(row, codes.get(int(row["id"]))) for row in rows]
 
     def prune(
         self, retention: timedelta = DEFAULT_RETENTION, *, by: str, batch: int = 5000
@@ -1316,7 +1400,7 @@ def _check_row(
     return None
 
 
-def _hold_of(row: Mapping[Any, Any]) -> Hold:
+def _hold_of(row: Mapping[Any, Any], org_codes: Iterable[str] | None) -> Hold:
     def moment(value: str | None) -> datetime | None:
         return parse_time(value) if value else None
 
@@ -1331,6 +1415,8 @@ def _hold_of(row: Mapping[Any, Any]) -> Hold:
         since=moment(row["since"]),
         until=moment(row["until"]),
         released_at=moment(row["released_at"]),
+        org_codes=frozenset(org_codes) if org_codes else None,
+        org_name=row["org_name"],
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -97,12 +98,26 @@ audit_hold = Table(
     Column("created_by", String(255), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("actor", String(255), nullable=True),
+    # The organisation the auditor named, and its name when the hold was set;
+    # which codes the hold covers is in ``audit_hold_org``.
     Column("org_code", String(32), nullable=True),
+    Column("org_name", String(64), nullable=True),
     Column("tenant", String(128), nullable=True),
     Column("since", String(32), nullable=True),
     Column("until", String(32), nullable=True),
     Column("released_at", String(32), nullable=True),
     Column("released_by", String(255), nullable=True),
+)
+
+# Every organisation code a hold on ``audit_hold.org_code`` covers: the named
+# organisation and, when the spec was given, its whole subtree as it stood
+# when the hold was set. Fixed at that moment, so a later spec change neither
+# widens nor narrows a hold that is already in force.
+audit_hold_org = Table(
+    "audit_hold_org",
+    metadata,
+    Column("hold_id", Integer, ForeignKey("audit_hold.id"), primary_key=True),
+    Column("org_code", String(32), primary_key=True),
 )
 
 # Events pulled from outside systems (Keycloak) by their own id, so pulling

@@ -51,6 +51,7 @@ for _name in (
     "test_secrets",
     "test_requests",
     "test_keycloak_events",
+    "test_hold_scope",
 ):
     for _attr, _value in vars(_load(_name)).items():
         if _attr.startswith("test_") or _attr in {
@@ -63,10 +64,9 @@ for _name in (
             globals()[_attr] = _value
 
 
-@pytest.fixture
-def store(postgres_url: str) -> Iterator[StateStore]:
-    """A fresh, migrated database on the test server for each test."""
-    name = f"audit_{uuid.uuid4().hex[:12]}"
+def _create_database(postgres_url: str, prefix: str) -> tuple[str, str]:
+    """A new empty UTF-8 database on the test server: its name and URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.make_url(postgres_url)
     conninfo = dict(
         host=admin.host,
@@ -80,8 +80,22 @@ def store(postgres_url: str) -> Iterator[StateStore]:
         # on the shared cluster cannot make this fail with "template1 is
         # being accessed by other users".
         conn.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")
-    url = admin.set(database=name).render_as_string(hide_password=False)
+    return name, admin.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def store(postgres_url: str) -> Iterator[StateStore]:
+    """A fresh, migrated database on the test server for each test."""
+    name, url = _create_database(postgres_url, "audit")
     store = StateStore(url)
     yield store
     store.engine.dispose()
+    drop_database(postgres_url, name)
+
+
+@pytest.fixture
+def blank_url(postgres_url: str) -> Iterator[str]:
+    """An empty database, for the upgrade tests to migrate step by step."""
+    name, url = _create_database(postgres_url, "upgrade")
+    yield url
     drop_database(postgres_url, name)

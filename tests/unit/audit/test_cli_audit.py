@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from click.testing import CliRunner
 
 from citycloud.cli import main
 from citycloud.store import StateStore
-from citycloud.store.audit import AuditLedger, open_ledger
+from citycloud.store.audit import AuditLedger, Event, Hold, open_ledger
 from citycloud.store.audit_schema import audit_record
 
 
@@ -118,6 +119,113 @@ def test_hold_then_prune_keeps_the_held_records(env_ledger: AuditLedger) -> None
     assert code == 0 and "Hold #1" in output
     assert "纪检调查" in listed
     assert prune_code == 0 and "Pruned 0 records" in prune_output
+
+
+def aged_staff_records(ledger: AuditLedger) -> None:
+    """A sign-in by staff of 红山区, its 西屯街道, and 松山区, 400 days ago."""
+    when = datetime.now(UTC) - timedelta(days=400)
+    ledger.append_many(
+        Event("auth.login", actor=f"staff-{code}", org_code=code, time=when)
+        for code in ("150402", "150402001", "150404")
+    )
+
+
+def kept_orgs(ledger: AuditLedger) -> set[str | None]:
+    return {r.actor_org_code for r in ledger.query(kinds=["auth.login"], limit=None)}
+
+
+def test_a_county_hold_keeps_its_townships_until_released(
+    env_ledger: AuditLedger, example_spec_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CITYCLOUD_ACTOR", "审计员王芳")
+    aged_staff_records(env_ledger)
+    spec = str(example_spec_dir)
+
+    code, output = run(
+        "hold", "--reason", "纪检调查", "--org", "150402", "--spec", spec
+    )
+    listed = run("hold", "--list")[1]
+    run("prune", "--retention-days", "180")
+    kept_while_held = kept_orgs(env_ledger)
+    run("hold", "--release", "1")
+    run("prune", "--retention-days", "180")
+
+    assert code == 0, output
+    assert "红山区 (150402) and everything under it" in output
+    assert "2 organisations in all" in output
+    assert "审计员王芳: 纪检调查" in listed
+    assert "org=150402 红山区 orgs=150402,150402001" in listed
+    assert kept_while_held == {"150402", "150402001"}  # 松山区's record went
+    assert kept_orgs(env_ledger) == set()
+    (record,) = env_ledger.query(kinds=["audit.hold"])
+    assert record.actor == "审计员王芳"
+    assert record.detail["org_name"] == "红山区"
+    assert record.detail["org_codes"] == ["150402", "150402001"]
+    assert env_ledger.verify().ok
+
+
+def test_a_county_hold_outlives_a_spec_change(
+    env_ledger: AuditLedger, example_spec_dir: Path, tmp_path: Path
+) -> None:
+    aged_staff_records(env_ledger)
+    spec_dir = tmp_path / "spec"
+    shutil.copytree(example_spec_dir, spec_dir)
+    run("hold", "--reason", "纪检调查", "--org", "150402", "--spec", str(spec_dir))
+    # The township moves to 松山区 while the investigation runs.
+    city = spec_dir / "city.yaml"
+    before = '{code: "150402001", name: 西屯街道, level: township, parent: "150402"}'
+    after = '{code: "150402001", name: 西屯街道, level: township, parent: "150404"}'
+    assert before in city.read_text(encoding="utf-8")
+    city.write_text(city.read_text(encoding="utf-8").replace(before, after), "utf-8")
+
+    code, output = run("prune", "--spec", str(spec_dir), "--retention-days", "180")
+
+    assert code == 0, output
+    assert kept_orgs(env_ledger) == {"150402", "150402001"}
+
+
+def test_an_org_hold_without_a_spec_keeps_only_that_code(
+    env_ledger: AuditLedger,
+) -> None:
+    aged_staff_records(env_ledger)
+
+    code, output = run("hold", "--reason", "纪检调查", "--org", "150402")
+    listed = run("hold", "--list")[1]
+    run("prune", "--retention-days", "180")
+
+    assert code == 0, output
+    assert "needs --spec" in output and "150402 only" in output
+    assert "org=150402 orgs=150402]" in listed
+    assert kept_orgs(env_ledger) == {"150402"}
+
+
+def test_a_hold_on_an_unknown_organisation_is_refused(example_spec_dir: Path) -> None:
+    code, output = run(
+        "hold", "--reason", "x", "--org", "999999", "--spec", str(example_spec_dir)
+    )
+
+    assert code != 0 and "unknown organisation 999999" in output
+
+
+def test_hold_list_shortens_a_city_wide_scope() -> None:
+    from citycloud.cli_audit import describe_hold
+
+    codes = frozenset(f"150402{i:03d}" for i in range(1, 31)) | {"150402"}
+    item = Hold(
+        1,
+        "纪检调查",
+        "审计员王芳",
+        datetime(2026, 1, 5, tzinfo=UTC),
+        org_code="150402",
+        org_codes=codes,
+        org_name="红山区",
+    )
+
+    line = describe_hold(item)
+
+    assert "org=150402 红山区 orgs=150402,150402001," in line
+    assert "150402019,… (31 in all)]" in line
+    assert "150402020" not in line
 
 
 def test_prune_refuses_a_retention_below_180_days() -> None:
