@@ -136,14 +136,14 @@ def apply_tenant(
     except CityCloudError:
         path.unlink()  # a draft that breaks the spec must not stay in it
         raise
-    workspace = make_workspace(spec, store, engines_from_environment(spec))
-    plan = tenant_only(plan_workspace(workspace), spec, slug)
-    result = apply_plan(
-        workspace,
-        plan,
-        actor=actor,
-        progress=lambda step, done, total: progress(done, total, step),
-    )
+    with make_workspace(spec, store, engines_from_environment(spec)) as workspace:
+        plan = tenant_only(plan_workspace(workspace), spec, slug)
+        result = apply_plan(
+            workspace,
+            plan,
+            actor=actor,
+            progress=lambda step, done, total: progress(done, total, step),
+        )
     return {
         "tenant": slug,
         "layers": list(plan.by_layer()),

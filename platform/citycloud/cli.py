@@ -163,8 +163,7 @@ def validate(spec: str, divisions: tuple[str, ...]) -> None:
 @guarded
 def plan(spec: str, as_json: bool, exit_code: bool, **params: Any) -> None:
     """Show what would change in every layer (nothing is changed)."""
-    with progress_bar() as progress:
-        ws = _workspace(spec, params, progress)
+    with progress_bar() as progress, _workspace(spec, params, progress) as ws:
         result = plan_workspace(ws, progress)
         written = write_artifacts(ws, Path(params["out_dir"]))
     if as_json:
@@ -212,8 +211,7 @@ def apply(
 ) -> None:
     """Make every layer match the spec; a second apply changes nothing."""
     policy = SafetyPolicy(allow_delete, allow_mass_delete, max_delete_share)
-    with progress_bar() as progress:
-        ws = _workspace(spec, params, progress)
+    with progress_bar() as progress, _workspace(spec, params, progress) as ws:
         result = plan_workspace(ws, progress)
         if not as_json:
             _print_plan(render_text(result))

@@ -61,6 +61,24 @@ class Workspace:
                 seen.append(engine)
         return seen
 
+    def close(self) -> None:
+        """Let the engines release what they hold open (HTTP connections),
+        so that a long-running process (the portal) does not gather them."""
+        for engine in self.engine_list():
+            close = getattr(engine, "close", None)
+            if close is None:
+                continue
+            try:
+                close()
+            except Exception:  # closing must never hide the real outcome
+                log.warning("Could not close engine %s", engine.name, exc_info=True)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
 
 def make_workspace(
     spec: Spec,

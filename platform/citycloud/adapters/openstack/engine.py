@@ -73,6 +73,16 @@ def connect(cloud: str) -> Connection:
         return openstack.connect(cloud=cloud)
 
 
+def close_connection(conn: Connection) -> None:
+    """Release a connection's thread pool and its pooled HTTP connections.
+
+    openstacksdk's close() stops the thread pool only; the keystoneauth
+    session's requests.Session keeps its sockets until closed itself.
+    """
+    conn.close()
+    conn.session.session.close()
+
+
 def ops_user(conn: Connection) -> OpsUser:
     """The user the connection authenticates as (the engine's operator)."""
     auth: dict[str, Any] = dict(conn.config.config.get("auth") or {})
@@ -177,6 +187,7 @@ class OpenStackEngine:
         self.force_quota = force_quota
         self.forks = forks
         self._conn = connection
+        self._owns_conn = False
         self.live: LiveCloud | None = None
         self.last_runs: list[RunResult] = []
 
@@ -184,7 +195,16 @@ class OpenStackEngine:
     def conn(self) -> Connection:
         if self._conn is None:
             self._conn = connect(self.cloud)
+            self._owns_conn = True
         return self._conn
+
+    def close(self) -> None:
+        """Close the connection this engine opened (one it was given is the
+        caller's): its HTTP connections, not only the SDK's thread pool."""
+        if self._conn is None or not self._owns_conn:
+            return
+        conn, self._conn, self._owns_conn = self._conn, None, False
+        close_connection(conn)
 
     def read(self, desired: DesiredState, spec: Spec | None = None) -> LiveCloud:
         self.live = read_live(self.conn, _domain_name(desired, spec))
