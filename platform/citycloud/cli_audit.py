@@ -102,6 +102,30 @@ register(
             "en": "Copied {count} new events from Keycloak realm {realm} "
             "into the audit ledger.",
         },
+        "audit.hold.everything": {
+            "zh": "保全范围：全部审计记录（未限定人员、组织、租户或时间）。",
+            "en": "It covers every audit record (no person, organisation, tenant "
+            "or dates given).",
+        },
+        "audit.hold.all": {"zh": "全部记录", "en": "all records"},
+        "audit.hold.needs_reason": {
+            "zh": "设置保全须用 --reason 写明原因（例如 --reason 纪检调查）。",
+            "en": "--reason is required to set a hold (e.g. --reason "
+            "'disciplinary inquiry').",
+        },
+        "audit.hold.not_active": {
+            "zh": "没有编号为 {id} 的有效保全（--list 列出有效保全）。",
+            "en": "No active hold {id} (--list shows the active holds).",
+        },
+        "audit.org.unknown": {
+            "zh": "规格中没有组织 {org}（须为统计区划代码，例如 150402）。",
+            "en": "unknown organisation {org} (give its statistical division "
+            "code, e.g. 150402).",
+        },
+        "audit.bad_date": {
+            "zh": "{text!r} 不是日期（例如 2026-01-31 或 ISO 8601 格式）。",
+            "en": "{text!r} is not a date (2026-01-31 or ISO 8601).",
+        },
         "audit.org.needs_spec": {
             "zh": "--org 需要 --spec 才能包含下级组织；未提供时只匹配该组织本身。",
             "en": "--org needs --spec to include subordinate organisations; without it "
@@ -173,11 +197,18 @@ spec_option = click.option(
     default=None,
     help="The city spec (for the organisation tree and the retention).",
 )
+divisions_option = click.option(
+    "--divisions",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Divisions CSV (code,name,parent_code,level) to add to the spec's "
+    "organisation tree, as given to plan and apply.",
+)
 tz_option = click.option(
     "--tz",
     default="Asia/Shanghai",
     show_default=True,
-    help="Time zone of dates given without one.",
+    help="Time zone of dates given without one (and of the times hold --list shows).",
 )
 
 
@@ -185,19 +216,21 @@ def _ledger(state_url: str | None, key_dir: Path | None) -> AuditLedger:
     return open_ledger(StateStore(state_url), key_dir=key_dir)
 
 
-def _moment(text: str | None, zone: str) -> datetime | None:
+def _moment(text: str | None, zone: str, option: str | None = None) -> datetime | None:
     if text is None:
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
         raise click.BadParameter(
-            f"{text!r} is not a date (2026-01-31 or ISO 8601)"
+            t("audit.bad_date", text=text), param_hint=option
         ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
 
 
-def _org_subtree(org: str, spec_path: str | None) -> tuple[list[str], str | None]:
+def _org_subtree(
+    org: str, spec_path: str | None, divisions: tuple[str, ...] = ()
+) -> tuple[list[str], str | None]:
     """``org`` and every code under it in the spec, and ``org``'s name.
 
     Without a spec only ``org`` itself (with a warning) and no name.
@@ -205,26 +238,42 @@ def _org_subtree(org: str, spec_path: str | None) -> tuple[list[str], str | None
     if spec_path is None:
         console.print(t("audit.org.needs_spec"), style="yellow")
         return [org], None
-    spec = load_spec(spec_path)
+    spec = load_spec(spec_path, divisions)
     if org not in spec.orgs:
-        raise click.BadParameter(f"unknown organisation {org}", param_hint="--org")
+        raise click.BadParameter(t("audit.org.unknown", org=org), param_hint="--org")
     return list(spec.subtree(org)), spec.orgs[org].name
 
 
-def _org_codes(org: str | None, spec_path: str | None) -> list[str] | None:
-    return None if org is None else _org_subtree(org, spec_path)[0]
+def _org_codes(
+    org: str | None, spec_path: str | None, divisions: tuple[str, ...] = ()
+) -> list[str] | None:
+    return None if org is None else _org_subtree(org, spec_path, divisions)[0]
 
 
 # A hold on the whole city covers thousands of codes: --list shows the first.
 _LISTED_CODES = 20
 
 
-def describe_hold(item: Hold) -> str:
-    """One line for ``hold --list``: who set it, why, and what it covers."""
+def describe_hold(item: Hold, zone: str | None = None) -> str:
+    """One line for ``hold --list``: who set it, why, and what it covers.
+
+    With ``zone`` its times are shown in that time zone (the one ``--since``
+    and ``--until`` were read in), to the second; without it in UTC as stored.
+    """
+
+    def when(moment: datetime) -> str:
+        if zone is None:
+            return format_time(moment)
+        return moment.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")
+
     scope = item.scope()
     parts: list[str] = []
     for key in ("actor", "org_code", "tenant", "since", "until"):
         if key not in scope:
+            continue
+        moment = getattr(item, key) if key in ("since", "until") else None
+        if isinstance(moment, datetime):
+            parts.append(f"{key}={when(moment)}")
             continue
         if key != "org_code":
             parts.append(f"{key}={scope[key]}")
@@ -235,8 +284,8 @@ def describe_hold(item: Hold) -> str:
         parts.append(f"org={named}")
         parts.append(f"orgs={','.join(codes[:_LISTED_CODES])}{more}")
     return (
-        f"#{item.id} {format_time(item.created_at)} {item.created_by}: "
-        f"{item.reason} [{' '.join(parts)}]"
+        f"#{item.id} {when(item.created_at)} {item.created_by}: "
+        f"{item.reason} [{' '.join(parts) or t('audit.hold.all')}]"
     )
 
 
@@ -310,6 +359,7 @@ def verify(state_url: str | None, key_dir: Path | None, as_json: bool) -> None:
 @state_option
 @key_dir_option
 @spec_option
+@divisions_option
 @tz_option
 @click.option(
     "--format",
@@ -336,6 +386,7 @@ def export(
     state_url: str | None,
     key_dir: Path | None,
     spec_path: str | None,
+    divisions: tuple[str, ...],
     tz: str,
     fmt: str,
     out_path: Path | None,
@@ -349,10 +400,10 @@ def export(
     """Export records as CSV (UTF-8 with BOM, for Excel) or JSON Lines."""
     ledger = _ledger(state_url, key_dir)
     filters = make_filters(
-        since=_moment(since, tz),
-        until=_moment(until, tz),
+        since=_moment(since, tz, "--since"),
+        until=_moment(until, tz, "--until"),
         actor=actor,
-        org_codes=_org_codes(org, spec_path),
+        org_codes=_org_codes(org, spec_path, divisions),
         tenant=tenant,
         kinds=kinds or None,
     )
@@ -423,6 +474,7 @@ def prune(
 @state_option
 @key_dir_option
 @spec_option
+@divisions_option
 @tz_option
 @click.option("--reason", default=None, help="Why the records must be kept.")
 @click.option("--actor", default=None, help="Keep this person's records.")
@@ -449,6 +501,7 @@ def hold(
     state_url: str | None,
     key_dir: Path | None,
     spec_path: str | None,
+    divisions: tuple[str, ...],
     tz: str,
     reason: str | None,
     actor: str | None,
@@ -471,16 +524,22 @@ def hold(
         if not holds:
             out.print(t("audit.hold.none"))
         for item in holds:
-            out.print(describe_hold(item), markup=False)
+            out.print(describe_hold(item, tz), markup=False)
         return
     if release_id is not None:
+        if release_id not in {item.id for item in ledger.holds()}:
+            raise click.BadParameter(
+                t("audit.hold.not_active", id=release_id), param_hint="--release"
+            )
         ledger.release_hold(release_id, released_by=current_actor())
         out.print(t("audit.hold.released", id=release_id))
         return
     if not reason:
-        raise click.UsageError("--reason is required to set a hold")
+        raise click.UsageError(t("audit.hold.needs_reason"))
     codes, org_name = (
-        _org_subtree(org_code, spec_path) if org_code is not None else (None, None)
+        _org_subtree(org_code, spec_path, divisions)
+        if org_code is not None
+        else (None, None)
     )
     hold_id = ledger.hold(
         reason,
@@ -490,10 +549,12 @@ def hold(
         org_codes=codes,
         org_name=org_name,
         tenant=tenant,
-        since=_moment(since, tz),
-        until=_moment(until, tz),
+        since=_moment(since, tz, "--since"),
+        until=_moment(until, tz, "--until"),
     )
     out.print(t("audit.hold.done", id=hold_id))
+    if not any((actor, org_code, tenant, since, until)):
+        out.print(t("audit.hold.everything"))
     if org_code is None or codes is None:
         return
     if spec_path is None:

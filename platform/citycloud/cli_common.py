@@ -113,6 +113,8 @@ def report(exc: CityCloudError) -> int:
                 markup=False,
                 style="yellow",
             )
+        elif exc.checks_skipped:
+            console.print(t("error.spec_fields"), markup=False, style="yellow")
         return 1
     if isinstance(exc, SafetyError):
         console.print(f"[bold yellow]{t('error.safety', message='')}[/]", end="")

@@ -30,7 +30,7 @@ from citycloud.scheduler import (
     Workload,
 )
 from citycloud.scheduler.inputs import hosts_from_spec, workloads_from_spec
-from citycloud.scheduler.model import Allocation, Host
+from citycloud.scheduler.model import Allocation, Host, priority_name
 from citycloud.scheduler.recorder import DecisionRecorder
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,21 @@ register(
         "scheduler.evict_failed": {
             "zh": "未能释放主机 {host}：{server} 仍为状态 {status}（实际主机 {actual}）",
             "en": "Could not free {host}: {server} is {status} (runs on {actual})",
+        },
+        "scheduler.unknown_tenant": {
+            "zh": "没有这些租户：{names}。--tenant 取租户的 slug（可重复给出），"
+            "本规格中有：{known}",
+            "en": "No such tenant(s): {names}. --tenant takes a tenant's slug "
+            "(repeat it for several); this spec has: {known}",
+        },
+        "scheduler.tenant_item": {"zh": "{slug}（{name}）", "en": "{slug} ({name})"},
+        "scheduler.no_vm": {
+            "zh": "注意：{names} 是容器租户，没有需要调度的虚拟机工作负载。",
+            "en": "Note: {names} run(s) containers only: no VM workloads to place.",
+        },
+        "scheduler.no_cloud": {
+            "zh": "未指定 --cloud：仅报告决策，没有创建或移动任何服务器。",
+            "en": "No --cloud given: decisions reported, no server created or moved.",
         },
         "scheduler.unverified": {
             "zh": "{count} 个服务器未达到预期状态（未在所选主机上运行或未能释放主机）。",
@@ -152,11 +167,18 @@ def _print(result: ScheduleResult, verbose: bool) -> None:
     for decision in result.decisions:
         key = decision.workload.key
         if decision.host is not None:
-            _say(t("scheduler.placed", workload=key, host=decision.host))
+            line = t("scheduler.placed", workload=key, host=decision.host)
         else:
-            _say(t("scheduler.unplaced", workload=key, reason=decision.reason))
-        if verbose:
-            _say(decision.explain())
+            line = t("scheduler.unplaced", workload=key, reason=decision.reason)
+        if not verbose:
+            _say(line)
+            continue
+        # explain() opens with its own (English) copy of this line: show the
+        # person's line once, with the priority, then the reasons.
+        _say(f"{line} [{priority_name(decision.workload.priority)}]")
+        reasons = decision.explain().split("\n", 1)[1:]
+        if reasons:
+            _say(reasons[0])
     _say(
         t(
             "scheduler.summary",
@@ -166,6 +188,31 @@ def _print(result: ScheduleResult, verbose: bool) -> None:
             displaced=len(result.displaced),
         )
     )
+
+
+def _check_tenants(spec: Any, tenants: tuple[str, ...]) -> None:
+    """Refuse a --tenant the spec does not have (a name instead of a slug, a
+    typo, "a,b"): placing nothing without a word would read as success. A
+    container tenant is fine but has nothing to place, and the output says so.
+    """
+    if not tenants:
+        return
+    by_slug = {tenant.slug: tenant for tenant in spec.tenants}
+    unknown = [name for name in tenants if name not in by_slug]
+    if unknown:
+        known = ", ".join(
+            t("scheduler.tenant_item", slug=tenant.slug, name=tenant.name)
+            if tenant.name != tenant.slug
+            else tenant.slug
+            for tenant in spec.tenants
+        )
+        raise click.BadParameter(
+            t("scheduler.unknown_tenant", names=", ".join(unknown), known=known),
+            param_hint="--tenant",
+        )
+    containers = [name for name in tenants if by_slug[name].kind == "container"]
+    if containers:
+        console.print(t("scheduler.no_vm", names=", ".join(containers)), style="yellow")
 
 
 @click.command("schedule")
@@ -217,6 +264,7 @@ def schedule(
     from citycloud.spec import load_spec
 
     loaded = load_spec(spec)
+    _check_tenants(loaded, tenants)
     hosts = hosts_from_spec(loaded)
     workloads = workloads_from_spec(loaded, tenants or None)
     allocations: list[Allocation] = []
@@ -254,6 +302,8 @@ def schedule(
     if shadow:
         console.print(t("scheduler.shadow"), style="cyan")
         return
+    if conn is None:
+        console.print(t("scheduler.no_cloud"), style="cyan")
     if conn is not None:
         from citycloud.scheduler.binding import (
             EVICT,

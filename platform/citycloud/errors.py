@@ -33,19 +33,34 @@ class SpecError(CityCloudError):
     """The spec is invalid; carries every problem found, not just the first.
 
     ``unread`` names the files that could not be read in full (a YAML syntax
-    error, say). The other files were still checked field by field, but the
-    checks that need the whole spec were not run, so more problems may show
-    once these files are fixed; whoever shows the problems must say so.
+    error, say); the other files were still checked field by field.
+    ``checks_skipped`` says that the checks across the whole spec were not
+    run (always so with ``unread``; also when the schema refused fields), so
+    more problems may show once these are fixed; whoever shows the problems
+    must say so.
     """
 
-    def __init__(self, problems: Iterable[Problem], unread: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        problems: Iterable[Problem],
+        unread: Iterable[str] = (),
+        *,
+        checks_skipped: bool = False,
+    ) -> None:
         self.problems = tuple(problems)
         self.unread = tuple(unread)
+        # The schema refused some fields, so the checks across the whole spec
+        # (references, duplicates, overlaps, quotas) have not run yet either.
+        self.checks_skipped = checks_skipped or bool(self.unread)
         lines = [str(p) for p in self.problems]
         if self.unread:
             lines.append(
                 "checks that need the whole spec were not run: "
                 f"{', '.join(self.unread)} could not be read in full"
+            )
+        elif self.checks_skipped:
+            lines.append(
+                "checks that need the whole spec were not run: fix these fields first"
             )
         super().__init__("\n".join(lines))
 

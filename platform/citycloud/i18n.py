@@ -72,6 +72,16 @@ register(
             "organisations and the data center, duplicates, overlapping networks, "
             "quotas) were not run; run again once these files are fixed.",
         },
+        "error.spec_fields": {
+            "zh": "以上是逐字段检查发现的问题。需要完整规格的检查（组织树与区划 CSV、"
+            "租户与组织及数据中心之间的引用、重名、网段重叠、配额）要等这些字段修正后"
+            "才会运行，届时可能还会报告其他问题。",
+            "en": "These are the problems found field by field. The checks that "
+            "need the whole spec (the organisation tree and divisions CSVs, "
+            "references between tenants, organisations and the data center, "
+            "duplicates, overlapping networks, quotas) run once these fields are "
+            "fixed, and may find more.",
+        },
         "error.plan": {"zh": "无法生成计划：{message}", "en": "Cannot plan: {message}"},
         "error.safety": {"zh": "已拒绝执行：{message}", "en": "Refused: {message}"},
         "error.adapter": {

@@ -65,6 +65,12 @@ def _validation_problems(exc: ValidationError, sources: SourceMap) -> list[Probl
                 and (shown not in message)
             ):
                 message = f"{message} (got {shown})"
+            if error["type"] == "string_type" and isinstance(
+                error.get("input"), int | float
+            ):
+                # YAML reads 1504 as a number: codes and names must be quoted
+                message += f'; write it in quotes: "{error["input"]}"'
+
         file, line = sources.locate(loc)
         problems.append(Problem(file, line, dotted(loc), message))
     return problems
@@ -191,7 +197,9 @@ def parse_spec(
     try:
         document = SpecDocument.model_validate(data)
     except ValidationError as exc:
-        raise SpecError(_validation_problems(exc, sources)) from exc
+        raise SpecError(
+            _validation_problems(exc, sources), checks_skipped=True
+        ) from exc
 
     say("organisations")
     origin: OrgOrigin = {}

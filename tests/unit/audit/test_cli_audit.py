@@ -207,6 +207,81 @@ def test_a_hold_on_an_unknown_organisation_is_refused(example_spec_dir: Path) ->
     assert code != 0 and "unknown organisation 999999" in output
 
 
+def run_zh(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["audit", *args])
+    return result.exit_code, result.output
+
+
+def test_hold_usage_errors_are_in_chinese_by_default(example_spec_dir: Path) -> None:
+    no_reason = run_zh("hold", "--org", "150402", "--spec", str(example_spec_dir))
+    bad_org = run_zh(
+        "hold", "--reason", "x", "--org", "999999", "--spec", str(example_spec_dir)
+    )
+    bad_date = run_zh("hold", "--reason", "x", "--since", "2026-13-01")
+
+    assert no_reason[0] == 2 and "须用 --reason 写明原因" in no_reason[1]
+    assert bad_org[0] == 2 and "规格中没有组织 999999" in bad_org[1]
+    assert bad_date[0] == 2 and "--since" in bad_date[1]
+    assert "'2026-13-01' 不是日期" in bad_date[1]
+
+
+def test_releasing_a_hold_that_is_not_active_is_a_usage_error(
+    env_ledger: AuditLedger,
+) -> None:
+    run("hold", "--reason", "纪检调查", "--actor", "zhangsan")
+    run("hold", "--release", "1")
+
+    again = run_zh("hold", "--release", "1")
+    unknown = run_zh("hold", "--release", "99")
+
+    # not "the state store failed" (exit 5): the number is simply wrong
+    assert again[0] == 2 and "没有编号为 1 的有效保全" in again[1]
+    assert unknown[0] == 2 and "没有编号为 99 的有效保全" in unknown[1]
+    assert "状态库出错" not in again[1] + unknown[1]
+
+
+def test_a_hold_without_criteria_says_it_keeps_every_record(
+    env_ledger: AuditLedger,
+) -> None:
+    code, output = run_zh("hold", "--reason", "全市保全")
+    listed = run("hold", "--list")[1]
+
+    assert code == 0, output
+    assert "保全范围：全部审计记录" in output
+    assert "全市保全 [all records]" in listed
+
+
+def test_hold_list_shows_dates_as_they_were_given(env_ledger: AuditLedger) -> None:
+    run(
+        "hold", "--reason", "纪检调查", "--since", "2026-01-01", "--until", "2026-02-01"
+    )
+
+    listed = run("hold", "--list")[1]
+    in_utc = run("hold", "--list", "--tz", "UTC")[1]
+
+    # the auditor typed Beijing dates: --list must not show 2025-12-31T16:00
+    assert "since=2026-01-01T00:00:00+08:00 until=2026-02-01T00:00:00+08:00" in listed
+    assert "since=2025-12-31T16:00:00+00:00" in in_utc
+
+
+def test_a_county_hold_takes_the_townships_of_a_divisions_csv(
+    env_ledger: AuditLedger, example_spec_dir: Path, divisions_csv: Path
+) -> None:
+    args = ("--reason", "纪检调查", "--org", "150402", "--spec", str(example_spec_dir))
+
+    code, output = run("hold", *args, "--divisions", str(divisions_csv))
+
+    assert code == 0, output
+    (item,) = env_ledger.holds()
+    townships = {
+        line.split(",")[0]
+        for line in divisions_csv.read_text(encoding="utf-8-sig").splitlines()
+        if ",150402," in line
+    }
+    assert townships and townships <= item.org_codes
+    assert f"{len(item.org_codes)} organisations in all" in output
+
+
 def test_hold_list_shortens_a_city_wide_scope() -> None:
     from citycloud.cli_audit import describe_hold
 

@@ -87,6 +87,66 @@ def test_schedule_command_prints_one_line_per_workload(example_spec_dir: Path) -
     assert "4 workloads: 4 placed" in outcome.stdout
 
 
+def test_schedule_command_refuses_a_tenant_the_spec_does_not_have(
+    example_spec_dir: Path,
+) -> None:
+    for wrong in ("风险防控", "risk,bigdata", "nosuch"):
+        outcome = CliRunner().invoke(
+            main, ["schedule", str(example_spec_dir), "--shadow", "--tenant", wrong]
+        )
+
+        assert outcome.exit_code == 2, outcome.output
+        assert f"没有这些租户：{wrong}" in outcome.output
+        assert "risk（风险防控）" in outcome.output
+
+
+def test_schedule_command_says_a_container_tenant_has_nothing_to_place(
+    example_spec_dir: Path,
+) -> None:
+    outcome = CliRunner().invoke(
+        main,
+        ["schedule", str(example_spec_dir), "--shadow", "--tenant", "grassroots"],
+    )
+
+    assert outcome.exit_code == 0, outcome.output
+    assert "grassroots 是容器租户" in outcome.stderr
+    assert "共 0 个工作负载" in outcome.stdout
+
+
+def test_schedule_explain_names_each_workload_once(example_spec_dir: Path) -> None:
+    outcome = CliRunner().invoke(
+        main,
+        [
+            "schedule",
+            str(example_spec_dir),
+            "--shadow",
+            "--explain",
+            "--tenant",
+            "bigdata",
+        ],
+    )
+
+    assert outcome.exit_code == 0, outcome.output
+    heads = [
+        line
+        for line in outcome.stdout.splitlines()
+        if line.startswith("bigdata/exchange-worker-1 ")
+    ]
+    assert heads == ["bigdata/exchange-worker-1 → cn-01 [batch]"], heads
+    assert "  filter spread:" in outcome.stdout
+
+
+def test_schedule_without_a_cloud_says_nothing_was_created(
+    example_spec_dir: Path,
+) -> None:
+    outcome = CliRunner().invoke(
+        main, ["schedule", str(example_spec_dir), "--tenant", "bigdata"]
+    )
+
+    assert outcome.exit_code == 0, outcome.output
+    assert "未指定 --cloud" in outcome.stderr
+
+
 class FakeCloud:
     """Two 16-vCPU hosts, each full with one running batch worker of the
     example's preemptible bigdata tenant."""

@@ -285,6 +285,13 @@ def test_bad_value_names_file_line_and_field(
     assert words in found.message
 
 
+def test_a_code_written_as_a_number_says_to_quote_it(tmp_path: Path) -> None:
+    text = with_tenant().replace('owner: "1504"', "owner: 1504")
+    found = only(problems_of(spec_file(tmp_path, text)))
+    assert (found.line, found.field) == (12, "tenants[0].owner"), str(found)
+    assert found.message.endswith('write it in quotes: "1504"')
+
+
 def test_a_port_written_as_a_number_is_read_as_text(tmp_path: Path) -> None:
     path = spec_file(
         tmp_path,

@@ -126,3 +126,23 @@ def test_plan_of_a_spec_that_reads_in_full_has_no_such_note(tmp_path: Path) -> N
     code, _, stderr = run("plan", str(root), "--state", f"sqlite:///{tmp_path}/s.db")
     assert code == 1 and "规格文件有 1 处错误" in stderr
     assert "未能完整读取" not in stderr
+
+
+def test_field_errors_say_the_whole_spec_checks_did_not_run(tmp_path: Path) -> None:
+    # Every file reads, but a field is misspelt: the tenant's unknown owner is
+    # only found by the checks across the spec, which wait for the fields.
+    root = write(
+        tmp_path / "spec",
+        {"city.yaml": CITY, "t.yaml": MISSPELT.replace('"1504"', '"9999"')},
+    )
+    error = caught(root)
+    assert error.unread == () and error.checks_skipped
+    assert "fix these fields first" in str(error)
+
+    state = f"sqlite:///{tmp_path}/s.db"
+    code, _, stderr = run("plan", str(root), "--state", state)
+    assert code == 1 and "netwrok: unknown field" in stderr
+    assert "逐字段检查" in stderr and "修正后才会运行" in stderr
+    assert "未能完整读取" not in stderr
+    code, _, stderr = run("--lang", "en", "validate", str(root))
+    assert code == 1 and "run once these fields are fixed" in stderr
