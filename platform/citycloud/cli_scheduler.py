@@ -119,7 +119,12 @@ class _Fanout:
 
 
 class AuditRecorder:
-    """Puts each decision in the audit ledger (append-only, verifiable)."""
+    """Puts each decision in the audit ledger (append-only, verifiable).
+
+    A decision is recorded as "decide" ("shadow" in shadow mode): it changes
+    nothing by itself. What was done to servers follows as its own records,
+    with the binding's action (create, evict, unshelve).
+    """
 
     def __init__(self, ledger: Any, actor: str) -> None:
         self.ledger = ledger
@@ -133,7 +138,7 @@ class AuditRecorder:
             tenant=entry.get("tenant"),
             target=entry.get("workload"),
             action=str(
-                entry.get("action") or ("shadow" if entry.get("shadow") else "place")
+                entry.get("action") or ("shadow" if entry.get("shadow") else "decide")
             ),
             outcome="ok" if good else "failed",
             detail=entry,

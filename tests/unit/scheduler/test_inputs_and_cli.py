@@ -234,3 +234,29 @@ def test_a_failed_eviction_is_reported_as_failed_in_chinese(
     assert outcome.exit_code == 1
     assert "已搁置并卸载" not in outcome.stdout
     assert "未能释放主机 cn-0" in outcome.stdout
+
+
+def test_the_audit_ledger_tells_decisions_from_what_was_done(
+    example_spec_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from citycloud.store import StateStore
+    from citycloud.store.audit import open_ledger
+
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    monkeypatch.setattr(openstack_engine, "connect", lambda cloud: FakeCloud())
+    monkeypatch.setattr(binding, "OpenStackBinder", RecordingBinder)
+
+    outcome = CliRunner().invoke(
+        main,
+        [
+            *("--lang", "en", "schedule", str(example_spec_dir)),
+            *("--cloud", "x", "--tenant", "dispatch", "--audit", state),
+        ],
+    )
+
+    assert outcome.exit_code == 0, outcome.output
+    records = list(open_ledger(StateStore(state)).iter_records())
+    actions = {(r.kind, r.action) for r in records}
+    assert ("scheduler.decision", "decide") in actions
+    assert {("scheduler.binding", "evict"), ("scheduler.binding", "create")} <= actions
+    assert all(r.action != "place" for r in records)
