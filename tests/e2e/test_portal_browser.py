@@ -3,7 +3,10 @@ provider, headless Chromium, what each user sees and may not see."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,5 +130,17 @@ def test_city_admin_approves_with_plan_and_auditor_sees_it(
     page.get_by_text("当前用户：wang.audit").wait_for()
     open_page(page, "安全审计")
     page.get_by_text(re.compile(r"共 \d+ 条记录")).wait_for()
-    page.get_by_role("button", name="导出 CSV").wait_for()
+    tenant = page.get_by_label("系统")
+    tenant.fill("hs-care")
+    tenant.press("Enter")
+    expect(page.get_by_text(re.compile(r"共 [1-9]\d* 条记录"))).to_be_visible()
     shot(page, "10-audit")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="导出 CSV").click()
+    exported = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(exported)))
+    # The auditor sees who approved the request, for which system.
+    assert any(
+        "onboarding.approve" in row and "zhang.admin" in row and "hs-care" in row
+        for row in rows[1:]
+    ), rows
