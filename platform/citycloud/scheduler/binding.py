@@ -241,7 +241,7 @@ class OpenStackBinder:
     ) -> Binding:
         with _mapped(f"read server {name}"):
             found = self.conn.compute.get_server(server_id)
-        actual = found.compute_host or found.hypervisor_hostname
+        actual = _host_of(found)
         binding = Binding(
             workload.key, host, server_id, name, actual, found.status, action
         )
@@ -259,11 +259,16 @@ class OpenStackBinder:
         """Shelve the server and offload it, then wait until Nova says so.
 
         Nova offloads at once by default (`shelved_offload_time = 0`); a cloud
-        that keeps shelved servers on their host is asked to offload.
+        that keeps shelved servers on their host is asked to offload. Only a
+        server `read_cloud` matched (`extra[SERVER_ID]`) is evicted: a lookup
+        by name could find another project's server.
         """
         name = _server_name(workload)
-        with _mapped(f"find server {name}"):
-            server_id = workload.extra.get(SERVER_ID) or self._find_id(name)
+        server_id = workload.extra.get(SERVER_ID)
+        if not server_id:
+            raise PermanentError(
+                SYSTEM, f"evict {workload.key}: no server matched to it (read_cloud)"
+            )
         with _mapped(f"shelve server {name} on {host}"):
             # One an interrupted run left shelved on its host is only offloaded
             # (and one shelved meanwhile only waited for): Nova refuses to
@@ -278,7 +283,7 @@ class OpenStackBinder:
             while True:
                 server = self.conn.compute.get_server(server_id)
                 # Nova says SHELVED_OFFLOADED a moment before it clears the host.
-                gone = not (server.compute_host or server.hypervisor_hostname)
+                gone = _host_of(server) is None
                 done = (server.status == OFFLOADED and gone) or server.status == "ERROR"
                 if done or time.monotonic() > deadline:
                     break
@@ -290,7 +295,7 @@ class OpenStackBinder:
                     self.conn.compute.shelve_offload_server(server_id)
                     offload_asked = True
                 time.sleep(self.poll_s)
-        actual = server.compute_host or server.hypervisor_hostname
+        actual = _host_of(server)
         binding = Binding(
             workload.key, host, server_id, name, actual, server.status, EVICT
         )
@@ -298,11 +303,10 @@ class OpenStackBinder:
             log.info("Shelved and offloaded server %s from host %s", name, host)
         return binding
 
-    def _find_id(self, name: str) -> str:
-        found = self.conn.compute.find_server(
-            name, ignore_missing=False, all_projects=True
-        )
-        return str(found.id)
+
+def _host_of(server: Any) -> str | None:
+    """The compute host a server runs on, None once it has none."""
+    return server.compute_host or server.hypervisor_hostname or None
 
 
 def _server_name(workload: Workload) -> str:

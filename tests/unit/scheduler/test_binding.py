@@ -350,3 +350,14 @@ def test_a_server_shelved_meanwhile_is_only_waited_for() -> None:
 
     assert nova.actions == []
     assert eviction.verified
+
+
+def test_a_server_not_matched_to_its_workload_is_never_evicted() -> None:
+    # Only read_cloud's match (within the workload's project) names the
+    # server; a lookup by name could find another project's.
+    nova = ScriptedNova([("ACTIVE", None, "cn-01")])
+    binder = OpenStackBinder(namespace(compute=nova), poll_s=0)
+
+    with pytest.raises(PermanentError, match="etl/x"):
+        binder.evict(vm("etl/x", preemptible=True), "cn-01")
+    assert nova.actions == []
