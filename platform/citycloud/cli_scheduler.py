@@ -178,12 +178,11 @@ def _print(result: ScheduleResult, verbose: bool) -> None:
         if not verbose:
             _say(line)
             continue
-        # explain() opens with its own (English) copy of this line: show the
-        # person's line once, with the priority, then the reasons.
+        # The person's line once, with the priority, then explain()'s reasons.
         _say(f"{line} [{priority_name(decision.workload.priority)}]")
-        reasons = decision.explain().split("\n", 1)[1:]
+        reasons = decision.reasons()
         if reasons:
-            _say(reasons[0])
+            _say("\n".join(reasons))
     _say(
         t(
             "scheduler.summary",
@@ -271,12 +270,14 @@ def schedule(
     loaded = load_spec(spec)
     _check_tenants(loaded, tenants)
     hosts = hosts_from_spec(loaded)
-    workloads = workloads_from_spec(loaded, tenants or None)
+    # Every tenant's workloads are known (their servers may be displaced);
+    # only the chosen tenants' are placed.
+    known = workloads_from_spec(loaded)
+    workloads = [w for w in known if not tenants or w.tenant in tenants]
     allocations: list[Allocation] = []
     conn = None
     if cloud:
         place = {w.key for w in workloads}
-        known = workloads_from_spec(loaded) if tenants else workloads
         conn, hosts, allocations, workloads, skipped = _live(cloud, hosts, known, place)
         if skipped:
             console.print(t("scheduler.existing", count=skipped))

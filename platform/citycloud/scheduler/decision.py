@@ -118,7 +118,13 @@ class Decision:
         """A few human lines: where it went and why (English, for logs)."""
         w = self.workload
         head = f"{w.key} [{priority_name(w.priority)}] -> {self.host or 'nowhere'}"
-        lines = [head + (f" ({self.reason})" if self.reason else "")]
+        head += f" ({self.reason})" if self.reason else ""
+        return "\n".join([head, *self.reasons()])
+
+    def reasons(self) -> list[str]:
+        """The indented lines of `explain` below its first: each filter's
+        verdict, the best scores, stale hosts and displacements."""
+        lines = []
         for f in self.filters:
             lines.append(f"  filter {f.name}: {f.passed} passed, {len(f.rejected)} out")
             for host, why in sorted(f.rejected.items())[:5]:
@@ -132,4 +138,4 @@ class Decision:
             lines.append(f"  stale {host}: {why}")
         for d in self.displaced:
             lines.append(f"  displaced {d.workload.key} from {d.host}")
-        return "\n".join(lines)
+        return lines

@@ -9,7 +9,6 @@ the preemption flag and host restrictions come from the owning tenant.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 
 from citycloud.desired import build_desired
 from citycloud.scheduler.model import Host, Resources, Workload, priority_rank
@@ -36,17 +35,12 @@ def hosts_from_spec(spec: Spec) -> list[Host]:
     ]
 
 
-def workloads_from_spec(
-    spec: Spec, tenants: Iterable[str] | None = None
-) -> list[Workload]:
-    """Every VM server the spec asks for (of some tenants only, if given)."""
-    wanted = set(tenants) if tenants is not None else None
+def workloads_from_spec(spec: Spec) -> list[Workload]:
+    """Every VM server the spec asks for."""
     flavors = {f.name: f for f in spec.datacenter.flavors}
     by_slug = {t.slug: t for t in spec.tenants}
     servers = [
-        r
-        for r in build_desired(spec, layers=["openstack"])
-        if r.kind == "server" and (wanted is None or r.tenant in wanted)
+        r for r in build_desired(spec, layers=["openstack"]) if r.kind == "server"
     ]
     replicas = Counter((r.tenant, r.attrs["app"], r.attrs["workload"]) for r in servers)
     out: list[Workload] = []
